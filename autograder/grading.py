@@ -1,0 +1,221 @@
+"""Grade one submission: a pipeline of small steps.
+
+    load assignment -> read notebook -> pick cells -> read code for forbidden calls
+    -> run hidden checks (pytest, here) against the student (sandbox) -> apply policy
+    -> result
+
+The hidden checks, the reference and the scores live in this process; the student's
+code runs only in the sandbox.
+"""
+
+from __future__ import annotations
+
+import datetime
+import functools
+import os
+import platform
+import sys
+import traceback
+import types
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from cnn_course.checks import CheckFailed
+
+from . import harness
+from .assignments import Assignment, load_assignment
+from .notebooks import cells_to_run, grade_id, is_grader_setup, is_solution_code, read_notebook
+from .sandbox.launcher import SandboxConfig, available_isolation
+from .sandbox.session import StudentSession
+from .static_checks import forbidden_uses
+
+GRADER_VERSION = "1.0"
+INTERNAL_ERROR_MESSAGE = ("The grader could not run this check (an internal error, not a problem with "
+                          "your code). Your TA has the details and will regrade.")
+
+
+@dataclass
+class Submission:
+    assignment: Assignment
+    path: Path | None
+    cells: list[dict]
+    missing_cells: list[str]
+    forbidden: dict[str, list[str]] = field(default_factory=dict)
+
+
+# -- steps -------------------------------------------------------------------------------
+
+def prepare(assignment_id: str, notebook_path: Path) -> Submission:
+    assignment = load_assignment(assignment_id)
+    submission = read_notebook(notebook_path)
+    cells, missing = cells_to_run(submission, assignment.source())
+    student_cells = [c for c in cells if c["id"] != "setup"]
+    forbidden = forbidden_uses(student_cells, list(assignment.targets), assignment.forbidden_modules)
+    return Submission(assignment, Path(notebook_path), cells, missing, forbidden)
+
+
+@functools.lru_cache(maxsize=None)
+def load_reference(assignment_id: str) -> types.SimpleNamespace:
+    """The instructor's functions, from the source notebook, run in this trusted process."""
+    assignment = load_assignment(assignment_id)
+    namespace: dict = {"__name__": f"reference_{assignment_id}"}
+    for cell in assignment.source().cells:
+        if is_grader_setup(cell) or is_solution_code(cell):
+            exec(compile(cell.source, f"<reference {grade_id(cell)}>", "exec"), namespace)
+    return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
+
+
+def sandbox_config(assignment: Assignment, hidden: list[Path]) -> SandboxConfig:
+    from .assignments import REPO_ROOT
+    secret = [REPO_ROOT / name for name in ("solutions", "autograder", "tests", ".git")]
+    return SandboxConfig(hidden_paths=secret + list(hidden),
+                         read_only_paths=[REPO_ROOT, Path.home()],
+                         limits=assignment.limits)
+
+
+class _Collector:
+    """pytest plugin: provides the fixtures and records one result per hidden check."""
+
+    def __init__(self, submission: Submission, session: StudentSession):
+        self.submission = submission
+        self.session = session
+        self.results: list[dict] = []
+        self.internal_errors: list[str] = []
+
+    @pytest.fixture(scope="session")
+    def student(self):
+        return harness.StudentProxy(self.session, self.submission.assignment.forbidden_reason)
+
+    @pytest.fixture(scope="session")
+    def reference(self):
+        return load_reference(self.submission.assignment.id)
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "setup":
+            harness.take_notes()
+        if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
+            self.results.append(self._result(item, call, report))
+
+    def _result(self, item, call, report) -> dict:
+        marker = item.get_closest_marker("target")
+        target = marker.args[0] if marker and marker.args else None
+        weight = marker.kwargs.get("weight", 1.0) if marker else 1.0
+        notes = harness.take_notes()
+        entry = {"name": item.name, "target": target, "weight": float(weight)}
+        error = call.excinfo.value if call.excinfo else None
+        if report.outcome == "passed":
+            entry.update(status="passed", message="; ".join(notes) or "passed")
+        elif isinstance(error, CheckFailed):
+            entry.update(status="failed", message=str(error))
+        elif isinstance(error, harness.StudentFailure):
+            entry.update(status=error.status, message=error.message)
+        else:
+            entry.update(status="error", message=INTERNAL_ERROR_MESSAGE, internal=True)
+            detail = "".join(traceback.format_exception(error)) if error else str(report.longrepr)
+            self.internal_errors.append(f"{item.nodeid}:\n{detail}")
+        if target is None or target not in self.submission.assignment.targets:
+            entry.update(status="error", message=INTERNAL_ERROR_MESSAGE, internal=True)
+            self.internal_errors.append(f"{item.nodeid}: no known @pytest.mark.target")
+        return entry
+
+
+def run_hidden_checks(submission: Submission, session: StudentSession) -> _Collector:
+    collector = _Collector(submission, session)
+    checks = submission.assignment.checks_dir
+    args = [str(checks), "-q", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
+            "-p", "no:xdist", "-p", "no:nbval", "--import-mode=importlib", "--rootdir", str(checks),
+            "-c", str(checks.parent / "pytest.ini"), "-o", "python_files=test_*.py"]
+    code = pytest.main(args, plugins=[collector])
+    if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+        collector.internal_errors.append(f"pytest exited with {code!r} while running hidden checks")
+    return collector
+
+
+def apply_points(submission: Submission, results: list[dict]) -> list[dict]:
+    """Split each target's points over its checks by weight; then apply policy."""
+    targets = submission.assignment.targets
+    weights: dict[str, float] = {}
+    for entry in results:
+        if entry["target"] in targets:
+            weights[entry["target"]] = weights.get(entry["target"], 0.0) + entry["weight"]
+    tests = []
+    for entry in results:
+        target = entry["target"]
+        total = weights.get(target, 0.0)
+        max_points = targets[target]["points"] * entry["weight"] / total if target in targets and total else 0.0
+        points = max_points if entry["status"] == "passed" else 0.0
+        tests.append({"name": entry["name"], "target": target, "points": round(points, 4),
+                      "max_points": round(max_points, 4), "status": entry["status"],
+                      "message": entry["message"]})
+    for target, names in submission.forbidden.items():
+        reason = submission.assignment.forbidden_reason
+        for test in tests:
+            if test["target"] == target:
+                test["points"] = 0.0
+        tests.append({"name": f"{target}: allowed libraries", "target": target, "points": 0.0,
+                      "max_points": 0.0, "status": "failed",
+                      "message": f"{target} uses {', '.join(names)}. {reason} So {target} scores zero."})
+    for target, info in targets.items():
+        if target not in weights:
+            tests.append({"name": f"{target}: hidden checks", "target": target, "points": 0.0,
+                          "max_points": info["points"], "status": "error",
+                          "message": INTERNAL_ERROR_MESSAGE})
+    return tests
+
+
+def environment(isolation: str) -> dict:
+    return {
+        "grader_version": GRADER_VERSION,
+        "python": platform.python_version(),
+        "numpy": np.__version__,
+        "platform": platform.platform(),
+        "device": os.environ.get("COURSE_GRADING_DEVICE", "cpu"),
+        "isolation": isolation,
+        "graded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+    }
+
+
+def target_summary(tests: list[dict], assignment: Assignment) -> dict:
+    summary = {}
+    for target, info in assignment.targets.items():
+        mine = [t for t in tests if t["target"] == target]
+        summary[target] = {"points": round(sum(t["points"] for t in mine), 4),
+                           "max_points": info["points"], "cell": info["cell"]}
+    return summary
+
+
+def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list[Path] = ()) -> dict:
+    submission = prepare(assignment_id, notebook_path)
+    assignment = submission.assignment
+    config = sandbox_config(assignment, list(hidden_paths))
+    with StudentSession(submission.cells, config, assignment.forbidden_modules) as session:
+        collector = run_hidden_checks(submission, session)
+        stdout, stderr = session.output()
+        isolation = session.isolation or available_isolation()
+        isolation_note = session.isolation_note
+        cell_reports = {cid: r.__dict__ for cid, r in session.cell_reports.items()}
+    tests = apply_points(submission, collector.results)
+    return {
+        "assignment_id": assignment_id,
+        "submission": str(notebook_path),
+        "score": round(sum(t["points"] for t in tests), 4),
+        "max_score": assignment.max_score,
+        "targets": target_summary(tests, assignment),
+        "tests": tests,
+        "cells": cell_reports,
+        "missing_cells": submission.missing_cells,
+        "student_output": {"stdout": stdout[-4000:], "stderr": stderr[-4000:]},
+        "isolation_note": isolation_note,
+        "environment": environment(isolation),
+        "grader_log": collector.internal_errors,
+    }
+
+
+def main_error(message: str) -> None:
+    print(f"error: {message}", file=sys.stderr)

@@ -1,0 +1,111 @@
+"""What hidden checks use: the student proxy, the reference, and expectation helpers.
+
+A hidden check is a pytest test marked with the graded function or task it checks::
+
+    @pytest.mark.target("conv2d")
+    def test_stride_two_same_padding(student, reference):
+        x, kernel = ...
+        expect_array("conv2d(x, kernel, strides=2, padding='same') on x of shape ...",
+                     student.call("conv2d", x, kernel, strides=2, padding="same"),
+                     reference.conv2d(x, kernel, strides=2, padding="same"), rtol=1e-5, atol=1e-6)
+
+``student.call`` runs the student's function in the sandbox and returns plain data
+(or raises :class:`StudentFailure` with a message for the student). ``reference`` holds
+the instructor's functions from the source notebook, run here, in the trusted process.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from cnn_course.checks import CheckFailed, compare_arrays, compare_exact
+
+from .sandbox.session import CallOutcome, StudentSession
+
+_notes = threading.local()
+
+
+def _record(note: str):
+    if not hasattr(_notes, "items"):
+        _notes.items = []
+    _notes.items.append(note)
+
+
+def take_notes() -> list[str]:
+    items = getattr(_notes, "items", [])
+    _notes.items = []
+    return items
+
+
+def expect_array(label: str, got, expected, *, rtol: float, atol: float) -> None:
+    _record(compare_arrays(label, got, expected, rtol=rtol, atol=atol))
+
+
+def expect_exact(label: str, got, expected) -> None:
+    _record(compare_exact(label, got, expected))
+
+
+def expect(condition: bool, failure: str, success: str) -> None:
+    """A check that is neither an array nor an exact value (a property of the code)."""
+    if not condition:
+        raise CheckFailed(failure)
+    _record(success)
+
+
+class StudentFailure(Exception):
+    """The student's code did not produce a value. ``status`` is error or timeout."""
+
+    def __init__(self, status: str, message: str):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class StudentProxy:
+    def __init__(self, session: StudentSession, forbidden_reason: str = ""):
+        self.session = session
+        self.forbidden_reason = forbidden_reason
+
+    def outcome(self, function: str, *args, **kwargs) -> CallOutcome:
+        return self.session.call(function, *args, **kwargs)
+
+    def call(self, function: str, *args, **kwargs):
+        """Call the student's ``function``; return its value or raise StudentFailure."""
+        outcome = self.outcome(function, *args, **kwargs)
+        if outcome.status == "ok":
+            return None if outcome.returned_none else outcome.value
+        raise StudentFailure(*self.explain(function, outcome))
+
+    def explain(self, function: str, outcome: CallOutcome) -> tuple[str, str]:
+        status = outcome.status
+        if status == "error":
+            if outcome.error_type == "NotImplementedError":
+                return "error", (f"{function} still raises NotImplementedError: replace the placeholder "
+                                 "`raise NotImplementedError` with your code.")
+            text = f"{function} raised {outcome.message}"
+            if outcome.traceback:
+                text += f"\nWhere, in your code:\n{outcome.traceback.rstrip()}"
+            return "error", text
+        if status == "missing":
+            text = (f"{function} is not defined when the grader runs your solution cells. The grader runs "
+                    f"only the setup cell and your solution cells, so {function} must be defined in its "
+                    "own solution cell (do not delete that cell or paste its code into a new one).")
+            report = self.session.cell_reports.get(function)
+            if report is not None and report.status != "ok":
+                text += f" Running the cell for {function} failed: {report.message}"
+            return "error", text
+        if status == "forbidden":
+            return "error", f"{function} uses {outcome.library}. {self.forbidden_reason}".strip()
+        if status == "timeout":
+            return "timeout", (f"{function} did not return within the time limit ({outcome.message}). "
+                               "Look for an infinite loop, or a far slower algorithm than needed.")
+        if status == "crashed":
+            return "error", f"{function} stopped the grader's worker: {outcome.message}."
+        if status == "unsendable":
+            return "error", (f"{function} returned a value the grader cannot read ({outcome.message}). "
+                             "Return a NumPy array or a plain number.")
+        return "error", f"{function} answered in a way the grader cannot read ({outcome.message})."
+
+
+__all__ = ["CheckFailed", "StudentFailure", "StudentProxy", "expect", "expect_array", "expect_exact",
+           "take_notes"]

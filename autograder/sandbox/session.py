@@ -1,0 +1,224 @@
+"""The grader's handle on a student's code: load the cells once, then call functions.
+
+A crash, exit, hang or flood inside one call costs that call only: the session notes
+what happened, takes the worker down and starts a fresh one (re-running the student's
+cells) for the next call. A cell that kills the worker while loading is skipped on the
+next start, so one broken cell cannot take the other functions with it.
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import time
+from dataclasses import dataclass, field
+
+from . import protocol
+from .launcher import ISOLATION_NOTES, SandboxConfig, SandboxProcess
+
+MAX_STARTS = 12
+
+
+class _Deadline:
+    """A readable stream over a pipe that gives up at a fixed time."""
+
+    def __init__(self, stream, seconds: float):
+        self.fd = stream.fileno()
+        self.deadline = time.monotonic() + seconds
+
+    def read(self, size: int) -> bytes:
+        remaining = self.deadline - time.monotonic()
+        if remaining <= 0 or not select.select([self.fd], [], [], remaining)[0]:
+            raise TimeoutError
+        return os.read(self.fd, min(size, 1 << 20))
+
+
+@dataclass
+class CallOutcome:
+    status: str  # ok | error | forbidden | missing | timeout | crashed | unsendable | protocol
+    value: object = None
+    seconds: float | None = None
+    message: str = ""
+    traceback: str = ""
+    error_type: str = ""
+    library: str = ""
+    line_events: int | None = None
+    tracing_intact: bool | None = None
+    modified_arguments: list = field(default_factory=list)
+    returned_none: bool = False
+
+
+@dataclass
+class CellReport:
+    cell: str
+    status: str
+    message: str = ""
+    traceback: str = ""
+    seconds: float | None = None
+
+
+class StudentSession:
+    def __init__(self, cells: list[dict], config: SandboxConfig | None = None,
+                 forbidden_modules: tuple[str, ...] = ()):
+        self.cells = cells
+        self.config = config or SandboxConfig()
+        self.forbidden_modules = list(forbidden_modules)
+        self.process: SandboxProcess | None = None
+        self.cell_reports: dict[str, CellReport] = {}
+        self.skipped_cells: set[str] = set()
+        self.defined: set[str] = set()
+        self.starts = 0
+        self.isolation = None
+        self._stdout: list[str] = []
+        self._stderr: list[str] = []
+
+    # -- lifecycle -------------------------------------------------------------------
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def close(self):
+        if self.process is not None:
+            try:
+                if self.process.alive():
+                    protocol.write_frame(self.process.requests, {"op": "exit"})
+            except OSError:
+                pass
+            self._stop()
+
+    def _stop(self):
+        process, self.process = self.process, None
+        process.kill()
+        self._stdout.append(process.stdout.text())
+        self._stderr.append(process.stderr.text())
+
+    def _start(self):
+        while True:
+            if self.starts >= MAX_STARTS:
+                raise RuntimeError("the student's code could not be loaded after repeated crashes")
+            self.starts += 1
+            self.process = SandboxProcess(self.config)
+            self.isolation = self.process.isolation
+            cells = [c for c in self.cells if c["id"] not in self.skipped_cells]
+            try:
+                protocol.write_frame(self.process.requests,
+                                     {"op": "init", "forbidden_modules": self.forbidden_modules}, cells)
+                self._read_startup()
+                return
+            except _CellKilledWorker as failure:
+                self.cell_reports[failure.cell] = CellReport(failure.cell, failure.status, failure.message)
+                self.skipped_cells.add(failure.cell)
+                self._stop()
+            except (OSError, EOFError, TimeoutError, protocol.ProtocolError):
+                self._stop()
+                raise RuntimeError("the sandbox could not start the student's code") from None
+
+    def _read_startup(self):
+        reader = _Deadline(self.process.responses, self.config.limits.wall_seconds_startup)
+        current = None
+        while True:
+            try:
+                header, _ = protocol.read_frame(reader)
+            except TimeoutError:
+                raise _CellKilledWorker(current, "timeout",
+                                        f"this cell was still running after "
+                                        f"{self.config.limits.wall_seconds_startup:g} s, so the grader "
+                                        "stopped it (only the setup cell and your solution cells run "
+                                        "during grading; keep slow experiments out of them)") from None
+            except (EOFError, protocol.ProtocolError):
+                if current is None:
+                    raise
+                raise _CellKilledWorker(current, "crashed", _exit_message(self.process)) from None
+            event = header.get("event")
+            if event == "cell_started":
+                current = str(header.get("cell"))
+            elif event == "cell_finished":
+                self.cell_reports[current] = CellReport(
+                    current, str(header.get("status")),
+                    message=str(header.get("message") or header.get("library") or ""),
+                    traceback=str(header.get("traceback") or ""), seconds=header.get("seconds"))
+                current = None
+            elif event == "ready":
+                self.defined = {str(n) for n in header.get("defined", [])}
+                return
+            else:
+                raise protocol.ProtocolError("unexpected startup message")
+
+    # -- calls -----------------------------------------------------------------------
+    def call(self, function: str, *args, count_lines: bool = False, timeout: float | None = None,
+             **kwargs) -> CallOutcome:
+        if self.process is None or not self.process.alive():
+            if self.process is not None:
+                self._stop()
+            self._start()
+        seconds = timeout or self.config.limits.wall_seconds_per_call
+        try:
+            protocol.write_frame(self.process.requests,
+                                 {"op": "call", "function": function, "count_lines": count_lines},
+                                 [list(args), kwargs])
+            header, value = protocol.read_frame(_Deadline(self.process.responses, seconds))
+        except TimeoutError:
+            self._stop()
+            return CallOutcome("timeout", message=f"no answer within {seconds:g} s")
+        except (EOFError, BrokenPipeError, ConnectionError):
+            message = _exit_message(self.process)
+            self._stop()
+            return CallOutcome("crashed", message=message)
+        except protocol.ProtocolError as error:
+            self._stop()
+            return CallOutcome("protocol", message=str(error))
+        return _outcome(header, value)
+
+    # -- reporting -------------------------------------------------------------------
+    @property
+    def isolation_note(self) -> str:
+        return ISOLATION_NOTES.get(self.isolation or "", "not started")
+
+    def output(self) -> tuple[str, str]:
+        parts_out, parts_err = list(self._stdout), list(self._stderr)
+        if self.process is not None:
+            parts_out.append(self.process.stdout.text())
+            parts_err.append(self.process.stderr.text())
+        return "".join(parts_out), "".join(parts_err)
+
+
+class _CellKilledWorker(Exception):
+    def __init__(self, cell, status, message):
+        super().__init__(message)
+        self.cell, self.status, self.message = cell, status, message
+
+
+def _exit_message(process: SandboxProcess | None) -> str:
+    if process is None:
+        return "the process running your code stopped"
+    try:
+        process.process.wait(timeout=5)
+    except Exception:
+        pass
+    code = process.process.returncode
+    if code is None:
+        return "the process running your code closed its connection to the grader"
+    if code < 0:
+        return f"the process running your code was killed by signal {-code} (for example by a memory or CPU limit)"
+    return f"the process running your code exited with status {code} (did it call exit() or os._exit()?)"
+
+
+_FIELDS = {"seconds": (int, float), "message": str, "traceback": str, "error_type": str,
+           "library": str, "line_events": int, "tracing_intact": bool, "returned_none": bool}
+
+
+def _outcome(header: dict, value) -> CallOutcome:
+    status = header.get("status")
+    if status not in {"ok", "error", "forbidden", "missing", "unsendable"}:
+        return CallOutcome("protocol", message="unexpected answer from the sandbox")
+    outcome = CallOutcome(status, value=value)
+    for name, kinds in _FIELDS.items():
+        item = header.get(name)
+        if isinstance(item, kinds) and not (kinds is int and isinstance(item, bool)):
+            setattr(outcome, name, item)
+    modified = header.get("modified_arguments")
+    if isinstance(modified, list) and all(isinstance(i, int) for i in modified):
+        outcome.modified_arguments = modified
+    return outcome
