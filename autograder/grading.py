@@ -128,7 +128,7 @@ class _Collector:
 def run_hidden_checks(submission: Submission, session: StudentSession) -> _Collector:
     collector = _Collector(submission, session)
     checks = submission.assignment.checks_dir
-    args = [str(checks), "-q", "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
+    args = [str(checks), "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
             "-p", "no:xdist", "-p", "no:nbval", "--import-mode=importlib", "--rootdir", str(checks),
             "-c", str(checks.parent / "pytest.ini"), "-o", "python_files=test_*.py"]
     code = pytest.main(args, plugins=[collector])
@@ -138,33 +138,37 @@ def run_hidden_checks(submission: Submission, session: StudentSession) -> _Colle
 
 
 def apply_points(submission: Submission, results: list[dict]) -> list[dict]:
-    """Split each target's points over its checks by weight; then apply policy."""
+    """Split each target's points over its checks by weight; then apply policy.
+
+    Each test keeps its ``weight``; target totals are computed from weights (see
+    ``target_summary``) so that a full score is exact, not a sum of rounded shares.
+    """
     targets = submission.assignment.targets
-    weights: dict[str, float] = {}
+    totals: dict[str, float] = {}
     for entry in results:
         if entry["target"] in targets:
-            weights[entry["target"]] = weights.get(entry["target"], 0.0) + entry["weight"]
+            totals[entry["target"]] = totals.get(entry["target"], 0.0) + entry["weight"]
     tests = []
     for entry in results:
         target = entry["target"]
-        total = weights.get(target, 0.0)
-        max_points = targets[target]["points"] * entry["weight"] / total if target in targets and total else 0.0
-        points = max_points if entry["status"] == "passed" else 0.0
-        tests.append({"name": entry["name"], "target": target, "points": round(points, 4),
+        share = entry["weight"] / totals[target] if target in totals else 0.0
+        max_points = targets[target]["points"] * share if target in targets else 0.0
+        passed = entry["status"] == "passed"
+        tests.append({"name": entry["name"], "target": target, "points": round(max_points if passed else 0.0, 4),
                       "max_points": round(max_points, 4), "status": entry["status"],
-                      "message": entry["message"]})
+                      "message": entry["message"], "share": share if passed else 0.0})
     for target, names in submission.forbidden.items():
         reason = submission.assignment.forbidden_reason
         for test in tests:
             if test["target"] == target:
-                test["points"] = 0.0
+                test["points"], test["share"] = 0.0, 0.0
         tests.append({"name": f"{target}: allowed libraries", "target": target, "points": 0.0,
-                      "max_points": 0.0, "status": "failed",
+                      "max_points": 0.0, "status": "failed", "share": 0.0,
                       "message": f"{target} uses {', '.join(names)}. {reason} So {target} scores zero."})
     for target, info in targets.items():
-        if target not in weights:
+        if target not in totals:
             tests.append({"name": f"{target}: hidden checks", "target": target, "points": 0.0,
-                          "max_points": info["points"], "status": "error",
+                          "max_points": info["points"], "status": "error", "share": 0.0,
                           "message": INTERNAL_ERROR_MESSAGE})
     return tests
 
@@ -184,8 +188,8 @@ def environment(isolation: str) -> dict:
 def target_summary(tests: list[dict], assignment: Assignment) -> dict:
     summary = {}
     for target, info in assignment.targets.items():
-        mine = [t for t in tests if t["target"] == target]
-        summary[target] = {"points": round(sum(t["points"] for t in mine), 4),
+        share = sum(t["share"] for t in tests if t["target"] == target)
+        summary[target] = {"points": round(info["points"] * min(share, 1.0), 4),
                            "max_points": info["points"], "cell": info["cell"]}
     return summary
 
@@ -201,12 +205,15 @@ def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list
         isolation_note = session.isolation_note
         cell_reports = {cid: r.__dict__ for cid, r in session.cell_reports.items()}
     tests = apply_points(submission, collector.results)
+    targets = target_summary(tests, assignment)
+    for test in tests:
+        del test["share"]
     return {
         "assignment_id": assignment_id,
         "submission": str(notebook_path),
-        "score": round(sum(t["points"] for t in tests), 4),
+        "score": round(sum(t["points"] for t in targets.values()), 4),
         "max_score": assignment.max_score,
-        "targets": target_summary(tests, assignment),
+        "targets": targets,
         "tests": tests,
         "cells": cell_reports,
         "missing_cells": submission.missing_cells,

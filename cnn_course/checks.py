@@ -104,6 +104,8 @@ def compare_exact(label: str, got, expected) -> str:
 
 
 def _exactly_equal(got, expected) -> tuple[bool, str]:
+    if isinstance(got, np.ndarray) and got.ndim == 0 and got.dtype.kind in "biuf":
+        got = got.item()
     if isinstance(expected, bool) or isinstance(got, bool):
         return (type(got) is bool and got == expected), ""
     if isinstance(expected, numbers.Integral):

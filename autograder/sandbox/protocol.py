@@ -42,6 +42,8 @@ def encode_value(value, arrays: list, depth: int = 0):
         return value if abs(value) < 2**63 else str(value)
     if isinstance(value, float):
         return value if math.isfinite(value) else {"__float__": repr(value)}
+    if isinstance(value, np.generic) and value.dtype.kind in ACCEPTED_DTYPE_KINDS:
+        return encode_value(value.item(), arrays, depth)  # NumPy scalars travel as plain numbers
     if isinstance(value, np.ndarray) or isinstance(value, np.generic):
         array = np.array(value, copy=True)  # drops subclasses and their methods
         if array.dtype.kind not in ACCEPTED_DTYPE_KINDS:
