@@ -31,6 +31,7 @@ class Assignment:
     forbidden_modules: tuple = ()
     forbidden_reason: str = ""
     limits: Limits = field(default_factory=Limits, hash=False)
+    scoring: str = "all_or_nothing"  # or "proportional": points per passed check
 
     @property
     def max_score(self) -> float:
@@ -64,4 +65,5 @@ def load_assignment(assignment_id: str) -> Assignment:
         id=assignment_id, notebook_name=source_path.stem, source_path=source_path,
         checks_dir=checks_dir, targets=targets,
         forbidden_modules=tuple(forbidden.get("modules", ())),
-        forbidden_reason=forbidden.get("reason", ""), limits=limits)
+        forbidden_reason=forbidden.get("reason", ""), limits=limits,
+        scoring=settings.get("scoring", "all_or_nothing"))

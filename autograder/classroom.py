@@ -10,16 +10,12 @@ from __future__ import annotations
 
 import concurrent.futures
 import multiprocessing
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
 
-import nbformat
-
-from .assignments import REPO_ROOT, load_assignment
+from .assignments import load_assignment
 from .notebooks import SubmissionError
+from .release import nbgrader_command
 
 
 def find_submissions(course_root: Path, assignment_id: str) -> dict[str, Path]:
@@ -58,16 +54,6 @@ def grade_all(assignment_id: str, course_root: Path, workers: int) -> dict[str, 
     return dict(sorted(results.items()))
 
 
-def nbgrader(course_root: Path, *args: str) -> subprocess.CompletedProcess:
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
-    process = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_root, env=env,
-                             capture_output=True, text=True)
-    if process.returncode != 0:
-        tail = (process.stdout + process.stderr)[-3000:]
-        raise RuntimeError(f"nbgrader {' '.join(args)} failed (exit {process.returncode}):\n{tail}")
-    return process
-
-
 def score_table(results: dict[str, dict | str]) -> str:
     lines = []
     targets = next((list(r["targets"]) for r in results.values() if isinstance(r, dict)), [])
@@ -93,10 +79,6 @@ def grade_class(assignment_id: str, course_root: Path, workers: int, run_nbgrade
     print(f"\nGraded {len(results)} submissions of {assignment_id} with {workers} worker(s) "
           f"in {elapsed:.1f} s; results in {course_root / 'autograder-results' / assignment_id}")
     if run_nbgrader:
-        nbgrader(course_root, "autograde", assignment_id, *(["--force"] if force else []))
+        nbgrader_command(course_root, "autograde", assignment_id, *(["--force"] if force else []))
         print("Scores recorded in the gradebook (nbgrader autograde).")
     return 0
-
-
-def load_notebook(path: Path):
-    return nbformat.read(path, as_version=4)

@@ -188,7 +188,10 @@ def environment(isolation: str) -> dict:
 def target_summary(tests: list[dict], assignment: Assignment) -> dict:
     summary = {}
     for target, info in assignment.targets.items():
-        share = sum(t["share"] for t in tests if t["target"] == target)
+        mine = [t for t in tests if t["target"] == target]
+        share = sum(t["share"] for t in mine)
+        if assignment.scoring == "all_or_nothing" and any(t["status"] != "passed" for t in mine):
+            share = 0.0
         summary[target] = {"points": round(info["points"] * min(share, 1.0), 4),
                            "max_points": info["points"], "cell": info["cell"]}
     return summary
@@ -208,11 +211,14 @@ def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list
     targets = target_summary(tests, assignment)
     for test in tests:
         del test["share"]
+        if test["target"] in targets and targets[test["target"]]["points"] == 0:
+            test["points"] = 0.0
     return {
         "assignment_id": assignment_id,
         "submission": str(notebook_path),
         "score": round(sum(t["points"] for t in targets.values()), 4),
         "max_score": assignment.max_score,
+        "scoring": assignment.scoring,
         "targets": targets,
         "tests": tests,
         "cells": cell_reports,

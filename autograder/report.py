@@ -22,8 +22,10 @@ def target_lines(result: dict, target: str) -> list[str]:
 
 def target_block(result: dict, target: str) -> str:
     info = result["targets"][target]
+    rule = ("A function earns its points only when all its hidden checks pass. "
+            if result.get("scoring") == "all_or_nothing" else "")
     head = (f"Hidden checks for {target}: {_points(info['points'])} of {_points(info['max_points'])} points. "
-            "Each line says what was compared and the tolerance.")
+            f"{rule}Each line says what was compared and the tolerance.")
     return "\n".join([head, *target_lines(result, target)]) + "\n"
 
 

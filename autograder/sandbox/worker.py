@@ -28,11 +28,29 @@ class ForbiddenLibraryError(RuntimeError):
     """Raised when graded code touches a library the assignment forbids."""
 
 
+class _ForbiddenName:
+    """Stands for anything inside a forbidden library: using it raises."""
+
+    def __init__(self, name):
+        self._name = name
+
+    def __getattr__(self, attribute):
+        if attribute.startswith("__") and attribute.endswith("__"):
+            raise AttributeError(attribute)
+        return _ForbiddenName(f"{self._name}.{attribute}")
+
+    def __call__(self, *args, **kwargs):
+        raise ForbiddenLibraryError(self._name)
+
+    def __repr__(self):
+        return f"<forbidden in this assignment: {self._name}>"
+
+
 class _ForbiddenModule(types.ModuleType):
     def __getattr__(self, attribute):
         if attribute.startswith("__") and attribute.endswith("__"):
             raise AttributeError(attribute)
-        raise ForbiddenLibraryError(f"{self.__name__}.{attribute}")
+        return _ForbiddenName(f"{self.__name__}.{attribute}")
 
 
 class _ForbiddenLibraries(importlib.abc.MetaPathFinder, importlib.abc.Loader):

@@ -1,0 +1,57 @@
+"""Build submissions from the release: what a student would hand in.
+
+Used by the demo class and by the tests (mutants, attacks). A submission starts from the
+released notebook; each solution cell gets the instructor's solution, a replacement, or
+stays as released (never started).
+"""
+
+from __future__ import annotations
+
+import copy
+
+import nbformat
+
+from .assignments import RELEASE, load_assignment
+from .notebooks import grade_id, is_solution_code, nbgrader_metadata
+
+SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
+
+
+def strip_solution_markers(source: str) -> str:
+    return "\n".join(line for line in source.split("\n") if line.strip() not in SOLUTION_MARKERS)
+
+
+def release_notebook(assignment_id: str) -> nbformat.NotebookNode:
+    assignment = load_assignment(assignment_id)
+    path = RELEASE / assignment_id / f"{assignment.notebook_name}.ipynb"
+    return nbformat.read(path, as_version=4)
+
+
+def reference_cells(assignment_id: str) -> dict[str, str]:
+    """grade_id -> the instructor's answer (code without markers, or the model written answer)."""
+    answers = {}
+    for cell in load_assignment(assignment_id).source().cells:
+        if nbgrader_metadata(cell).get("solution") and grade_id(cell):
+            answers[grade_id(cell)] = strip_solution_markers(cell.source)
+    return answers
+
+
+def build_submission(assignment_id: str, replacements: dict[str, str] | None = None,
+                     started: bool = True, written: bool = True) -> nbformat.NotebookNode:
+    """The release, answered with the reference, except for ``replacements``.
+
+    ``started=False`` leaves every code answer as released; ``written=False`` leaves the
+    written answers blank.
+    """
+    replacements = replacements or {}
+    notebook = copy.deepcopy(release_notebook(assignment_id))
+    answers = reference_cells(assignment_id)
+    for cell in notebook.cells:
+        gid = grade_id(cell)
+        if gid in replacements:
+            cell.source = replacements[gid]
+        elif is_solution_code(cell) and started:
+            cell.source = answers[gid]
+        elif cell.cell_type == "markdown" and nbgrader_metadata(cell).get("solution") and written and started:
+            cell.source = answers[gid].replace("**Model answer.**", "").strip()
+    return notebook
