@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import select
+import signal
 import time
 from dataclasses import dataclass, field
 
@@ -200,8 +201,15 @@ def _exit_message(process: SandboxProcess | None) -> str:
     code = process.process.returncode
     if code is None:
         return "the process running your code closed its connection to the grader"
+    if process.isolation != "none" and code > 128:
+        code = -(code - 128)  # the namespace's shell reports a signal as 128 + its number
     if code < 0:
-        return f"the process running your code was killed by signal {-code} (for example by a memory or CPU limit)"
+        try:
+            name = signal.Signals(-code).name
+        except ValueError:
+            name = f"signal {-code}"
+        return (f"the process running your code was killed by {name} (signal {-code}); the usual causes are "
+                "the CPU-time or memory limit")
     return f"the process running your code exited with status {code} (did it call exit() or os._exit()?)"
 
 

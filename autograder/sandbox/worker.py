@@ -127,6 +127,7 @@ class Worker:
         self.namespace = {"__name__": "__main__", "__builtins__": __builtins__}
 
     def send(self, header, value=None):
+        _flush_student_output()
         protocol.write_frame(self.responses, header, value)
 
     def run_cells(self, cells):
@@ -198,12 +199,21 @@ class Worker:
                 return
 
 
+def _flush_student_output():
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except Exception:  # the student may have replaced or closed it
+            pass
+
+
 def main():
     request_fd, response_fd = int(sys.argv[1]), int(sys.argv[2])
     requests = os.fdopen(request_fd, "rb", buffering=0)
     responses = os.fdopen(response_fd, "wb", buffering=0)
     Worker(requests, responses).serve()
     # Leave without running student atexit handlers or finalisers.
+    _flush_student_output()
     os._exit(0)
 
 

@@ -1,0 +1,84 @@
+"""Every hidden check earns its keep: the reference passes, each plausible mistake loses
+exactly its own function's points, and right answers written differently get full marks.
+
+The catalogues live in tests/mutants/<name>.py (ASSIGNMENT, BASE, MUTANTS, VARIANTS).
+"""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+from autograder.submissions import build_submission
+from conftest import full_marks, target_points
+
+CATALOGUE_DIR = Path(__file__).parent / "mutants"
+
+
+def _load(path):
+    spec = importlib.util.spec_from_file_location(f"catalogue_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+CATALOGUES = [_load(p) for p in sorted(CATALOGUE_DIR.glob("*.py"))]
+
+
+def _params(kind):
+    for catalogue in CATALOGUES:
+        if kind == "mutants":
+            for mutant in catalogue.MUTANTS:
+                yield pytest.param(catalogue.ASSIGNMENT, mutant.target, mutant.source,
+                                   id=f"{catalogue.ASSIGNMENT}:{mutant.target}:{mutant.name}")
+        elif kind == "variants":
+            for target, variants in catalogue.VARIANTS.items():
+                for name, source in variants.items():
+                    yield pytest.param(catalogue.ASSIGNMENT, target, source,
+                                       id=f"{catalogue.ASSIGNMENT}:{target}:{name}")
+        elif kind == "base":
+            for target, source in catalogue.BASE.items():
+                yield pytest.param(catalogue.ASSIGNMENT, target, source, id=f"{catalogue.ASSIGNMENT}:{target}")
+
+
+@pytest.mark.parametrize("assignment", sorted({c.ASSIGNMENT for c in CATALOGUES}))
+def test_reference_gets_full_marks(assignment, grade):
+    result = grade(assignment, build_submission(assignment))
+    assert not result["grader_log"], result["grader_log"]
+    assert target_points(result) == full_marks(result)
+    assert all(t["status"] == "passed" for t in result["tests"]), [t for t in result["tests"] if t["status"] != "passed"]
+
+
+@pytest.mark.parametrize("assignment,target,source", list(_params("base")))
+def test_catalogue_base_is_correct(assignment, target, source, grade):
+    """The mutants are one change away from a correct implementation."""
+    result = grade(assignment, build_submission(assignment, {target: source}))
+    assert target_points(result) == full_marks(result)
+
+
+@pytest.mark.parametrize("assignment,target,source", list(_params("mutants")))
+def test_mutant_loses_exactly_its_own_points(assignment, target, source, grade):
+    result = grade(assignment, build_submission(assignment, {target: source}))
+    assert not result["grader_log"], result["grader_log"]
+    expected = full_marks(result)
+    expected[target] = 0.0
+    assert target_points(result) == expected
+    failing = [t for t in result["tests"] if t["status"] != "passed"]
+    assert failing and all(t["target"] == target for t in failing)
+    for test in failing:  # a student can act on the message
+        assert test["message"] and "internal error" not in test["message"]
+
+
+@pytest.mark.parametrize("assignment,target,source", list(_params("variants")))
+def test_right_answer_written_differently_gets_full_marks(assignment, target, source, grade):
+    result = grade(assignment, build_submission(assignment, {target: source}))
+    assert target_points(result) == full_marks(result), [t for t in result["tests"] if t["status"] != "passed"]
+
+
+def test_catalogues_have_five_mutants_per_graded_function():
+    from autograder.assignments import load_assignment
+    for catalogue in CATALOGUES:
+        targets = load_assignment(catalogue.ASSIGNMENT).targets
+        for target in targets:
+            count = sum(1 for m in catalogue.MUTANTS if m.target == target)
+            assert count >= 5, f"{catalogue.ASSIGNMENT}:{target} has {count} mutants"
