@@ -51,7 +51,7 @@ class Submission:
 def prepare(assignment_id: str, notebook_path: Path) -> Submission:
     assignment = load_assignment(assignment_id)
     submission = read_notebook(notebook_path)
-    cells, missing = cells_to_run(submission, assignment.source())
+    cells, missing = cells_to_run(submission, assignment.source(), assignment.targets)
     student_cells = [c for c in cells if c["id"] != "setup"]
     forbidden = forbidden_uses(student_cells, list(assignment.targets), assignment.forbidden_modules)
     return Submission(assignment, Path(notebook_path), cells, missing, forbidden)
@@ -63,7 +63,7 @@ def load_reference(assignment_id: str) -> types.SimpleNamespace:
     assignment = load_assignment(assignment_id)
     namespace: dict = {"__name__": f"reference_{assignment_id}"}
     for cell in assignment.source().cells:
-        if is_grader_setup(cell) or is_solution_code(cell):
+        if is_grader_setup(cell) or (is_solution_code(cell) and grade_id(cell) in assignment.targets):
             exec(compile(cell.source, f"<reference {grade_id(cell)}>", "exec"), namespace)
     return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
 

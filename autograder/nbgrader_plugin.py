@@ -34,7 +34,8 @@ RESULTS_DIRECTORY = "autograder-results"
 
 
 def submission_hash(notebook, assignment_id: str) -> str:
-    cells, missing = cells_to_run(notebook, load_assignment(assignment_id).source())
+    assignment = load_assignment(assignment_id)
+    cells, missing = cells_to_run(notebook, assignment.source(), assignment.targets)
     text = json.dumps({"cells": cells, "missing": missing}, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
 

@@ -70,10 +70,12 @@ def check_cells(source: nbformat.NotebookNode) -> dict[str, dict]:
     return targets
 
 
-def cells_to_run(submission: nbformat.NotebookNode, source: nbformat.NotebookNode) -> tuple[list[dict], list[str]]:
-    """The setup cells (from the trusted source) and the student's solution cells, in order.
+def cells_to_run(submission: nbformat.NotebookNode, source: nbformat.NotebookNode,
+                 targets) -> tuple[list[dict], list[str]]:
+    """The setup cells (from the trusted source) and the student's solution cells for the
+    graded ``targets``, in the source's order. Ungraded exercises are not run.
 
-    Returns the cells and the ids of solution cells the submission lacks.
+    Returns the cells and the ids of graded solution cells the submission lacks.
     """
     submitted = {}
     for cell in submission.cells:
@@ -85,7 +87,7 @@ def cells_to_run(submission: nbformat.NotebookNode, source: nbformat.NotebookNod
         gid = grade_id(cell) or "setup"
         if is_grader_setup(cell):
             cells.append({"id": gid, "source": cell.source})
-        elif is_solution_code(cell):
+        elif is_solution_code(cell) and gid in targets:
             if gid in submitted:
                 cells.append({"id": gid, "source": submitted[gid]})
             else:

@@ -13,7 +13,7 @@ from nbclient import NotebookClient
 
 def execute(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
-    NotebookClient(notebook, timeout=1200, kernel_name="python3",
+    NotebookClient(notebook, timeout=1200, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(notebook, path)
     print(f"executed {path}")
