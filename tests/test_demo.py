@@ -1,0 +1,79 @@
+"""The demo class grades as expected: through the grader alone, and through the whole
+nbgrader flow (`make demo`)."""
+
+import csv
+import re
+
+import pytest
+
+from autograder.demo import demo_class, run_demo
+from autograder.sandbox.launcher import available_isolation
+from conftest import full_marks, target_points
+
+ASSIGNMENT = "01_convolution_by_hand"
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    from autograder.grading import grade_submission
+    import nbformat
+    folder = tmp_path_factory.mktemp("demo")
+    results = {}
+    for student, notebook in demo_class(ASSIGNMENT).items():
+        nbformat.write(notebook, folder / f"{student}.ipynb")
+        results[student] = grade_submission(ASSIGNMENT, folder / f"{student}.ipynb")
+    return results
+
+
+def _messages(result, target):
+    return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
+
+
+def test_complete_and_correct_gets_full_marks(demo_results):
+    assert target_points(demo_results["ada"]) == full_marks(demo_results["ada"])
+
+
+def test_typical_mistakes_lose_exactly_their_functions(demo_results):
+    points = target_points(demo_results["brook"])
+    wrong = {"conv2d", "avg_pool2d", "flatten", "conv2d_fast", "conv2d_multiply_adds"}
+    assert {t for t, p in points.items() if p == 0} == wrong
+    assert "vectorised" in _messages(demo_results["brook"], "conv2d_fast") or \
+        "loops over them" in _messages(demo_results["brook"], "conv2d_fast")
+
+
+def test_never_started_gets_zero_with_a_clear_message(demo_results):
+    result = demo_results["drew"]
+    assert result["score"] == 0
+    assert "NotImplementedError" in _messages(result, "conv2d")
+
+
+def test_attacks_cost_only_the_attacking_functions(demo_results):
+    result = demo_results["casey"]
+    points = target_points(result)
+    assert {t for t, p in points.items() if p > 0} == {"relu", "avg_pool2d"}
+    assert "scipy.signal.correlate2d" in _messages(result, "correlate2d")
+    assert "expected shape" in _messages(result, "conv2d")  # the lying array arrives as plain data
+    assert "exited" in _messages(result, "max_pool2d")
+    assert "time limit" in _messages(result, "flatten")
+    assert "SystemExit" in _messages(result, "conv2d_fast")
+    if available_isolation() != "none":
+        assert "could not find the instructor's files" in _messages(result, "conv2d_multiply_adds")
+    assert "output truncated" in result["student_output"]["stdout"]
+
+
+@pytest.mark.slow
+def test_the_whole_ta_flow(tmp_path):
+    course = tmp_path / "demo"
+    assert run_demo(course, workers=2, assignments=[ASSIGNMENT]) == 0
+    with open(course / "grades.csv") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"ada", "brook", "casey", "drew"}
+    assert float(rows["ada"]["raw_score"]) == 20.0  # written answers wait for a TA
+    assert float(rows["brook"]["raw_score"]) == 6.0
+    assert float(rows["casey"]["raw_score"]) == 4.0
+    assert float(rows["drew"]["raw_score"]) == 0.0
+    for student in rows:
+        page = (course / "feedback" / student / ASSIGNMENT / "convolution_by_hand.html").read_text()
+        assert "Hidden checks for conv2d" in page and "Autograded score" in page
+        # the hidden checks' code never reaches a student
+        assert not re.search(r"def test_|CASES = |@pytest|rng\.normal", page)
