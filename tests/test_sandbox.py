@@ -77,7 +77,11 @@ def _accept(server):
 
 
 @strict_only
-def test_secrets_are_hidden_and_the_repository_is_read_only(tmp_path):
+@pytest.mark.parametrize("mode", ["detected", "userns"])
+def test_secrets_are_hidden_and_the_repository_is_read_only(mode, tmp_path, monkeypatch):
+    if mode == "userns":  # as a TA without root would run it (here: root inside a user namespace)
+        monkeypatch.setenv("COURSE_SANDBOX", "userns")
+    launcher.available_isolation.cache_clear()
     course_secret = tmp_path / "gradebook.db"
     course_secret.write_text("grades")
     code = f'''
@@ -100,9 +104,13 @@ def probe():
         results["write"] = type(error).__name__
     return results
 '''
-    with session([code], tmp_path=tmp_path) as s:
-        outcome = s.call("probe")
-    assert outcome.status == "ok"
+    try:
+        with session([code], tmp_path=tmp_path) as s:
+            outcome = s.call("probe")
+            assert mode == "detected" or s.isolation == "userns"
+    finally:
+        launcher.available_isolation.cache_clear()
+    assert outcome.status == "ok", outcome
     results = outcome.value
     for path in (SECRET_NOTEBOOK, SECRET_CHECK, course_secret):
         assert results[str(path)] in ("PermissionError", "FileNotFoundError"), results

@@ -128,14 +128,14 @@ def _set_limits(limits: Limits, isolation: str):
 def _mount_script(config: SandboxConfig, isolation: str, scratch: Path, argv: list[str]) -> str:
     q = shlex.quote
     lines = ["set -e", "mount --make-rprivate /"]
-    for path in config.hidden_paths:
-        if path.exists():
-            lines.append(f"mount -t tmpfs -o ro,size=4k,mode=000 hidden-by-grader {q(str(path))}")
-    if isolation == "userns":
+    if isolation == "userns":  # before hiding: a later bind of a parent would uncover the secrets
         for path in config.read_only_paths:
             if path.exists():
                 lines.append(f"mount --bind {q(str(path))} {q(str(path))}")
                 lines.append(f"mount -o remount,bind,ro {q(str(path))}")
+    for path in config.hidden_paths:
+        if path.exists():
+            lines.append(f"mount -t tmpfs -o ro,size=4k,mode=000 hidden-by-grader {q(str(path))}")
     size = config.limits.scratch_bytes
     lines.append(f"mount -t tmpfs -o size={size},mode=1777 scratch {q(str(scratch))}")
     lines.append(f"cd {q(str(scratch))}")

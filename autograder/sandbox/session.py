@@ -114,7 +114,9 @@ class StudentSession:
                 self._stop()
             except (OSError, EOFError, TimeoutError, protocol.ProtocolError):
                 self._stop()
-                raise RuntimeError("the sandbox could not start the student's code") from None
+                detail = self._stderr[-1].strip()[-1500:] if self._stderr else ""
+                raise RuntimeError(f"the sandbox ({self.isolation}) could not start the student's code"
+                                   + (f": {detail}" if detail else "")) from None
 
     def _read_startup(self):
         reader = _Deadline(self.process.responses, self.config.limits.wall_seconds_startup)
