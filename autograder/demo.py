@@ -158,7 +158,8 @@ def write_submissions(course_root: Path, assignment_id: str) -> None:
         (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
 
 
-def run_demo(course_root: Path, workers: int = 2, assignments: list[str] | None = None) -> int:
+def run_demo(course_root: Path, workers: int = 2, assignments: list[str] | None = None,
+             release_root: Path = RELEASE) -> int:
     course_root = course_root.resolve()
     if course_root.exists():
         if not (course_root / ".demo-course").exists():
@@ -166,7 +167,7 @@ def run_demo(course_root: Path, workers: int = 2, assignments: list[str] | None 
         shutil.rmtree(course_root)  # the demo course is rebuilt from scratch every time
     course_root.mkdir(parents=True)
     (course_root / ".demo-course").write_text("made by 'python -m autograder demo'; safe to delete\n")
-    write_course_config(course_root, RELEASE)
+    write_course_config(course_root, release_root)
     started = time.perf_counter()
     for assignment_id in assignments or known_assignments():
         print(f"\n=== {assignment_id} ===")

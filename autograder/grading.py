@@ -71,9 +71,7 @@ def load_reference(assignment_id: str) -> types.SimpleNamespace:
 def sandbox_config(assignment: Assignment, hidden: list[Path]) -> SandboxConfig:
     from .assignments import REPO_ROOT
     secret = [REPO_ROOT / name for name in ("solutions", "autograder", "tests", ".git")]
-    return SandboxConfig(hidden_paths=secret + list(hidden),
-                         read_only_paths=[REPO_ROOT, Path.home()],
-                         limits=assignment.limits)
+    return SandboxConfig(hidden_paths=secret + list(hidden), limits=assignment.limits)
 
 
 class _Collector:

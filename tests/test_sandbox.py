@@ -26,7 +26,7 @@ def session(cells, tmp_path=None, **limits):
     hidden = [REPO / "solutions", REPO / "autograder", REPO / ".git"]
     if tmp_path is not None:
         hidden.append(tmp_path)
-    config = SandboxConfig(hidden_paths=hidden, read_only_paths=[REPO],
+    config = SandboxConfig(hidden_paths=hidden,
                            limits=Limits(**{"wall_seconds_per_call": 10, **limits}))
     return StudentSession([{"id": f"cell{i}", "source": s} for i, s in enumerate(cells)], config,
                           forbidden_modules=("scipy",))
@@ -114,8 +114,37 @@ def probe():
     results = outcome.value
     for path in (SECRET_NOTEBOOK, SECRET_CHECK, course_secret):
         assert results[str(path)] in ("PermissionError", "FileNotFoundError"), results
-    assert results["listing"] in ("PermissionError", [])
+    assert results["listing"] in ("PermissionError", "FileNotFoundError", [])
     assert results["write"] != "written" and not (REPO / "cnn_course" / "evil.py").exists()
+
+
+@strict_only
+def test_only_the_system_and_python_are_visible(tmp_path):
+    """A copy of the solutions anywhere else on the machine (another checkout, a TA's home)
+    stays out of reach, even when its permissions would let anyone read it."""
+    decoy = Path(f"/tmp/cnn-decoy-{os.getpid()}")
+    (decoy / "solutions").mkdir(parents=True, exist_ok=True)
+    (decoy / "solutions" / "answers.ipynb").write_text("the answers")
+    os.chmod(decoy, 0o755)
+    os.chmod(decoy / "solutions", 0o755)
+    code = """
+import os
+def search():
+    found = []
+    for folder, subfolders, files in os.walk("/"):
+        if folder.startswith(("/proc", "/sys", "/usr", "/lib")):
+            subfolders[:] = []
+        found += [os.path.join(folder, f) for f in files if f.endswith((".ipynb", ".db"))]
+    return sorted(set(found) - {f for f in found if "site-packages" in f or "/share/" in f})
+"""
+    try:
+        with session([code]) as s:
+            outcome = s.call("search")
+    finally:
+        import shutil
+        shutil.rmtree(decoy)
+    assert outcome.status == "ok", outcome
+    assert outcome.value == [], outcome.value
 
 
 def test_a_hang_costs_only_that_call():

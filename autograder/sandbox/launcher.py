@@ -3,13 +3,15 @@
 Three isolation levels, chosen by what the machine allows (or forced with the
 environment variable ``COURSE_SANDBOX=strict|userns|none``):
 
-``strict`` (root): new mount, network, PID, IPC and UTS namespaces. Secret paths are
-    covered by empty read-only tmpfs mounts, the scratch directory is a size-limited
-    tmpfs, and the worker runs as ``nobody`` with no capabilities. The namespace's init
-    is a root shell the student cannot signal; killing it takes every process of the
-    submission with it, detached ones included.
-``userns`` (unprivileged user namespaces): the same namespaces inside a user namespace;
-    the repository and home directory are additionally remounted read-only.
+``strict`` (root): new mount, network, PID, IPC and UTS namespaces, and a minimal root
+    filesystem: the system folders, the Python installation and the sandbox's own folder,
+    all read-only, plus size-limited scratch space. Nothing else on the machine is
+    visible (the repository, the course directory, other checkouts). The worker runs as
+    ``nobody`` with no capabilities. The namespace's init is a root shell the student
+    cannot signal; killing it takes every process of the submission with it, detached
+    ones included.
+``userns`` (unprivileged user namespaces): the same, inside a user namespace, as the
+    grader's own user with every capability dropped.
 ``none``: no namespaces. Resource limits, output capture and process-tree cleanup
     still apply, but the network is open and files are only protected by permissions.
     Every report says so.
@@ -60,7 +62,7 @@ class Limits:
 @dataclass
 class SandboxConfig:
     hidden_paths: list[Path] = field(default_factory=list)
-    read_only_paths: list[Path] = field(default_factory=list)
+    visible_paths: list[Path] = field(default_factory=list)  # beyond the system and Python
     limits: Limits = field(default_factory=Limits)
     python: str = sys.executable
 
@@ -80,7 +82,8 @@ def available_isolation() -> str:
         if forced not in ISOLATION_NOTES:
             raise ValueError(f"COURSE_SANDBOX must be one of {', '.join(ISOLATION_NOTES)}, not {forced!r}")
         return forced
-    if shutil.which("unshare") and shutil.which("setpriv"):
+    tools_path = "/usr/sbin:/usr/bin:/sbin:/bin"
+    if all(shutil.which(tool, path=tools_path) for tool in ("unshare", "setpriv", "chroot", "mount")):
         probe = ["unshare", "--mount", "--net", "--pid", "--fork", "--mount-proc", "true"]
         if os.geteuid() == 0 and _can_run(probe):
             return "strict"
@@ -125,28 +128,62 @@ def _set_limits(limits: Limits, isolation: str):
     return apply
 
 
-def _mount_script(config: SandboxConfig, isolation: str, scratch: Path, argv: list[str]) -> str:
-    q = shlex.quote
-    lines = ["set -e", "mount --make-rprivate /"]
-    if isolation == "userns":  # before hiding: a later bind of a parent would uncover the secrets
-        for path in config.read_only_paths:
-            if path.exists():
-                lines.append(f"mount --bind {q(str(path))} {q(str(path))}")
-                lines.append(f"mount -o remount,bind,ro {q(str(path))}")
-    for path in config.hidden_paths:
-        if path.exists():
-            lines.append(f"mount -t tmpfs -o ro,size=4k,mode=000 hidden-by-grader {q(str(path))}")
+SYSTEM_PATHS = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32", "/etc")
+DEVICES = ("null", "zero", "full", "random", "urandom")
+
+
+def _visible_paths(config: SandboxConfig, sandbox_root: Path) -> list[Path]:
+    """What the student's process sees: the system, the Python it runs, and its own folder."""
+    interpreter = Path(os.path.realpath(config.python))
+    candidates = [Path(p) for p in SYSTEM_PATHS] + [
+        Path(sys.base_prefix), Path(sys.prefix), interpreter.parent.parent, sandbox_root,
+        *config.visible_paths]
+    chosen: list[Path] = []
+    for path in sorted({p for p in candidates if os.path.lexists(p)}, key=lambda p: len(p.parts)):
+        if not any(path == c or c in path.parents for c in chosen if not c.is_symlink()):
+            chosen.append(path)
+    return chosen
+
+
+def _mount_script(config: SandboxConfig, isolation: str, sandbox_root: Path, scratch: Path,
+                  argv: list[str]) -> str:
+    """Build a minimal root (system, Python, the sandbox folder; read-only), then enter it.
+
+    Nothing else on the machine is visible: not the repository, not the course directory,
+    not another checkout of the solutions.
+    """
+    q = lambda path: shlex.quote(str(path))  # noqa: E731
+    new = sandbox_root.with_name(sandbox_root.name + ".fs")
     size = config.limits.scratch_bytes
-    lines.append(f"mount -t tmpfs -o size={size},mode=1777 scratch {q(str(scratch))}")
-    lines.append(f"cd {q(str(scratch))}")
-    lines.append("if [ -d /dev/shm ]; then mount -t tmpfs -o size=16m,mode=1777 shm /dev/shm; fi")
+    lines = ["set -e", "mount --make-rprivate /",
+             f"mount -t tmpfs -o size=16m,mode=755 sandbox-fs {q(new)}",
+             f"mkdir -p {q(f'{new}/proc')} {q(f'{new}/dev/shm')} {q(f'{new}/tmp')}",
+             f"mount -t proc proc {q(f'{new}/proc')}",
+             f"mount -t tmpfs -o size=16m,mode=1777 shm {q(f'{new}/dev/shm')}",
+             f"mount -t tmpfs -o size={size},mode=1777 tmp {q(f'{new}/tmp')}"]
+    for path in _visible_paths(config, sandbox_root):
+        inside = f"{new}{path}"
+        if path.is_symlink():
+            lines += [f"mkdir -p {q(Path(inside).parent)}", f"ln -s {q(os.readlink(path))} {q(inside)}"]
+            continue
+        recursive = "--rbind" if str(path) in SYSTEM_PATHS else "--bind"
+        lines += [f"mkdir -p {q(inside)}", f"mount {recursive} {q(path)} {q(inside)}",
+                  f"mount -o remount,bind,ro {q(inside)}"]
+    for path in config.hidden_paths:  # secrets that sit inside a visible folder
+        if path.exists():
+            lines.append(f"if [ -e {q(f'{new}{path}')} ]; then mount -t tmpfs -o ro,size=4k,mode=000 "
+                         f"hidden-by-grader {q(f'{new}{path}')}; fi")
+    lines.append(f"mount -t tmpfs -o size={size},mode=1777 scratch {q(f'{new}{scratch}')}")
+    for device in DEVICES:
+        lines += [f"touch {q(f'{new}/dev/{device}')}", f"mount --bind /dev/{device} {q(f'{new}/dev/{device}')}"]
     if isolation == "strict":
         drop = ["setpriv", f"--reuid={NOBODY}", f"--regid={NOBODY}", "--clear-groups",
                 "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
     else:
         drop = ["setpriv", "--inh-caps=-all", "--bounding-set=-all", "--no-new-privs"]
-    # The shell stays as the namespace's init: when it dies, the kernel kills the rest.
-    lines.append(" ".join(q(a) for a in drop + argv) + " &")
+    inner = f"cd {q(scratch)} && exec " + " ".join(shlex.quote(a) for a in drop + argv)
+    # The shell stays outside as the namespace's init: when it dies, the kernel kills the rest.
+    lines.append(f"chroot {q(new)} /bin/sh -c {shlex.quote(inner)} &")
     lines.append("wait $!")
     return "\n".join(lines)
 
@@ -168,7 +205,7 @@ class SandboxProcess:
         self._response_read, response_write = os.pipe()
         argv = [config.python, "-E", "-s", "-B", str(self.root / "worker.py"),
                 str(request_read), str(response_write)]
-        env = {"PATH": "/usr/bin:/bin", "HOME": str(self.scratch), "TMPDIR": str(self.scratch),
+        env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "HOME": str(self.scratch), "TMPDIR": str(self.scratch),
                "LANG": "C.UTF-8", "PYTHONDONTWRITEBYTECODE": "1", "OMP_NUM_THREADS": "1",
                "OPENBLAS_NUM_THREADS": "1", "MPLBACKEND": "Agg", "TF_CPP_MIN_LOG_LEVEL": "3"}
         for key in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
@@ -182,7 +219,8 @@ class SandboxProcess:
                           "--kill-child"]
             if self.isolation == "userns":
                 namespaces = ["--user", "--map-root-user", *namespaces]
-            script = _mount_script(config, self.isolation, self.scratch, argv)
+            (self.root.with_name(self.root.name + ".fs")).mkdir(mode=0o755)
+            script = _mount_script(config, self.isolation, self.root, self.scratch, argv)
             command = ["unshare", *namespaces, "/bin/sh", "-c", script]
         self.process = subprocess.Popen(
             command, cwd=self.scratch, env=env, stdin=subprocess.DEVNULL,
@@ -220,6 +258,7 @@ class SandboxProcess:
         self.stdout.join(timeout=2)
         self.stderr.join(timeout=2)
         shutil.rmtree(self.root, ignore_errors=True)
+        shutil.rmtree(self.root.with_name(self.root.name + ".fs"), ignore_errors=True)
 
 
 def _sandbox_parent() -> str:
