@@ -3,6 +3,7 @@ behind, and one function's crash or hang costs that call only."""
 
 import os
 import socket
+import sys
 import threading
 import time
 from pathlib import Path
@@ -145,6 +146,13 @@ def search():
         shutil.rmtree(decoy)
     assert outcome.status == "ok", outcome
     assert outcome.value == [], outcome.value
+
+
+def test_hiding_a_folder_that_holds_the_python_environment_keeps_python(tmp_path):
+    """The course directory can be the repository, with .venv inside it."""
+    config = SandboxConfig(hidden_paths=[Path(sys.prefix).parent, REPO], limits=Limits(wall_seconds_per_call=10))
+    with StudentSession([{"id": "c", "source": "def f():\n    return 7\n"}], config) as s:
+        assert s.call("f").value == 7
 
 
 def test_a_hang_costs_only_that_call():

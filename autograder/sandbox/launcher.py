@@ -162,15 +162,16 @@ def _mount_script(config: SandboxConfig, isolation: str, sandbox_root: Path, scr
              f"mount -t tmpfs -o size=16m,mode=1777 shm {q(f'{new}/dev/shm')}",
              f"mount -t tmpfs -o size={size},mode=1777 tmp {q(f'{new}/tmp')}"]
     for path in _visible_paths(config, sandbox_root):
-        inside = f"{new}{path}"
+        inside = f"{new}{path}"  # same path inside as outside
         if path.is_symlink():
             lines += [f"mkdir -p {q(Path(inside).parent)}", f"ln -s {q(os.readlink(path))} {q(inside)}"]
             continue
         recursive = "--rbind" if str(path) in SYSTEM_PATHS else "--bind"
         lines += [f"mkdir -p {q(inside)}", f"mount {recursive} {q(path)} {q(inside)}",
                   f"mount -o remount,bind,ro {q(inside)}"]
-    for path in config.hidden_paths:  # secrets that sit inside a visible folder
-        if path.exists():
+    visible = _visible_paths(config, sandbox_root)
+    for path in config.hidden_paths:  # secrets inside a visible folder; the rest is not there at all
+        if path.exists() and any(v == path or v in path.parents for v in visible):
             lines.append(f"if [ -e {q(f'{new}{path}')} ]; then mount -t tmpfs -o ro,size=4k,mode=000 "
                          f"hidden-by-grader {q(f'{new}{path}')}; fi")
     lines.append(f"mount -t tmpfs -o size={size},mode=1777 scratch {q(f'{new}{scratch}')}")
