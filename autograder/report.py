@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import textwrap
+
 MARK = {"passed": "PASS", "failed": "FAIL", "error": "ERROR", "timeout": "TIMEOUT"}
 
 
@@ -9,24 +11,29 @@ def _points(value: float) -> str:
     return f"{value:g}"
 
 
-def target_lines(result: dict, target: str) -> list[str]:
-    """The hidden checks of one graded function, one line each."""
-    lines = []
-    for test in result["tests"]:
-        if test["target"] != target:
-            continue
-        lines.append(f"{MARK.get(test['status'], test['status'].upper()):7} "
-                     f"[{_points(test['points'])}/{_points(test['max_points'])}] {test['message']}")
-    return lines
+def _wrapped(mark: str, message: str, width: int = 100) -> str:
+    return textwrap.fill(message, width=width, initial_indent=f"  {mark:7} ", subsequent_indent=" " * 10,
+                         break_long_words=False, break_on_hyphens=False)
 
 
 def target_block(result: dict, target: str) -> str:
+    """The hidden checks of one graded function: failures first, each wrapped to read easily."""
     info = result["targets"][target]
-    rule = ("A function earns its points only when all its hidden checks pass. "
-            if result.get("scoring") == "all_or_nothing" else "")
-    head = (f"Hidden checks for {target}: {_points(info['points'])} of {_points(info['max_points'])} points. "
-            f"{rule}Each line says what was compared and the tolerance.")
-    return "\n".join([head, *target_lines(result, target)]) + "\n"
+    tests = [t for t in result["tests"] if t["target"] == target]
+    failed = [t for t in tests if t["status"] != "passed"]
+    passed = [t for t in tests if t["status"] == "passed"]
+    rule = " A function earns its points only when all its hidden checks pass." \
+        if result.get("scoring") == "all_or_nothing" else ""
+    lines = [textwrap.fill(f"Hidden checks for {target}: {_points(info['points'])} of "
+                           f"{_points(info['max_points'])} points.{rule} Each line says what was compared "
+                           "and the tolerance.", width=100)]
+    if failed:
+        lines.append(f"Not passed ({len(failed)} of {len(tests)}):")
+        lines += [_wrapped(MARK.get(t["status"], t["status"].upper()), t["message"]) for t in failed]
+    if passed:
+        lines.append(f"Passed ({len(passed)} of {len(tests)}):")
+        lines += [_wrapped("PASS", t["message"]) for t in passed]
+    return "\n".join(lines) + "\n"
 
 
 def cell_problems(result: dict) -> list[str]:
