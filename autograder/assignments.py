@@ -32,6 +32,8 @@ class Assignment:
     forbidden_reason: str = ""
     limits: Limits = field(default_factory=Limits, hash=False)
     scoring: str = "all_or_nothing"  # or "proportional": points per passed check
+    artifacts: tuple = ()  # files handed in with the notebook (trained models), by name
+    floors: dict = field(default_factory=dict, hash=False)  # profile -> {name: minimum}
 
     @property
     def max_score(self) -> float:
@@ -66,4 +68,6 @@ def load_assignment(assignment_id: str) -> Assignment:
         checks_dir=checks_dir, targets=targets,
         forbidden_modules=tuple(forbidden.get("modules", ())),
         forbidden_reason=forbidden.get("reason", ""), limits=limits,
-        scoring=settings.get("scoring", "all_or_nothing"))
+        scoring=settings.get("scoring", "all_or_nothing"),
+        artifacts=tuple(settings.get("artifacts", {}).get("files", ())),
+        floors=settings.get("floors", {}))

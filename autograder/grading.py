@@ -68,10 +68,24 @@ def load_reference(assignment_id: str) -> types.SimpleNamespace:
     return types.SimpleNamespace(**{k: v for k, v in namespace.items() if not k.startswith("__")})
 
 
-def sandbox_config(assignment: Assignment, hidden: list[Path]) -> SandboxConfig:
+MAX_ARTIFACT_BYTES = 512 << 20
+
+
+def handed_in_artifacts(assignment: Assignment, notebook_path: Path) -> list[Path]:
+    """The assignment's declared files (trained models) found next to the notebook."""
+    found = []
+    for name in assignment.artifacts:
+        path = Path(notebook_path).parent / name
+        if path.is_file() and not path.is_symlink() and path.stat().st_size <= MAX_ARTIFACT_BYTES:
+            found.append(path)
+    return found
+
+
+def sandbox_config(assignment: Assignment, hidden: list[Path], artifacts: list[Path] = ()) -> SandboxConfig:
     from .assignments import REPO_ROOT
     secret = [REPO_ROOT / name for name in ("solutions", "autograder", "tests", ".git")]
-    return SandboxConfig(hidden_paths=secret + list(hidden), limits=assignment.limits)
+    return SandboxConfig(hidden_paths=secret + list(hidden), limits=assignment.limits,
+                         artifacts=list(artifacts))
 
 
 class _Collector:
@@ -90,6 +104,17 @@ class _Collector:
     @pytest.fixture(scope="session")
     def reference(self):
         return load_reference(self.submission.assignment.id)
+
+    @pytest.fixture(scope="session")
+    def assignment(self):
+        return self.submission.assignment
+
+    @pytest.fixture(scope="session")
+    def floors(self):
+        """Minimum scores for trained work, for the data profile in use (datasets/ manifest)."""
+        from cnn_course.data import data_profile
+        profile = data_profile()
+        return types.SimpleNamespace(profile=profile, **self.submission.assignment.floors.get(profile, {}))
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_makereport(self, item, call):
@@ -198,7 +223,7 @@ def target_summary(tests: list[dict], assignment: Assignment) -> dict:
 def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list[Path] = ()) -> dict:
     submission = prepare(assignment_id, notebook_path)
     assignment = submission.assignment
-    config = sandbox_config(assignment, list(hidden_paths))
+    config = sandbox_config(assignment, list(hidden_paths), handed_in_artifacts(assignment, notebook_path))
     with StudentSession(submission.cells, config, assignment.forbidden_modules) as session:
         collector = run_hidden_checks(submission, session)
         stdout, stderr = session.output()

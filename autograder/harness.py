@@ -87,14 +87,34 @@ class StudentProxy:
         return outcome
 
     def call(self, function: str, *args, **kwargs):
-        """Call the student's ``function``; return its value or raise StudentFailure."""
+        """Call the student's ``function``; return its value or raise StudentFailure.
+
+        ``then="keras_model_summary"`` (an inspector in ``sandbox/inspectors.py``) turns
+        the returned object into plain data inside the sandbox.
+        """
         outcome = self.outcome(function, *args, **kwargs)
         if outcome.status == "ok":
             return None if outcome.returned_none else outcome.value
         raise StudentFailure(*self.explain(function, outcome))
 
+    def inspect(self, inspector: str, *args, what: str = "your saved model", **kwargs):
+        """Run an inspector alone in the sandbox (e.g. predict with a handed-in model file)."""
+        outcome = self.session.call(None, *args, then=inspector, **kwargs)
+        if outcome.status == "ok":
+            return outcome.value
+        status, message = self.explain(what, outcome)
+        raise StudentFailure(status, message)
+
+    def artifact(self, name: str, how_to_make: str = "") -> str:
+        """The in-sandbox path of a file handed in with the notebook; fails clearly if missing."""
+        if name not in {path.name for path in self.session.config.artifacts}:
+            raise StudentFailure("error", f"{name} is missing from your submission. {how_to_make}".strip())
+        return self.session.artifact_path(name)
+
     def explain(self, function: str, outcome: CallOutcome) -> tuple[str, str]:
         status = outcome.status
+        if status == "error" and outcome.while_inspecting:
+            return "error", (f"{function} returned something the grader could not use: {outcome.message}")
         if status == "error":
             if outcome.error_type == "NotImplementedError":
                 return "error", (f"{function} still raises NotImplementedError: replace the placeholder "

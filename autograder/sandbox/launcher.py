@@ -63,6 +63,7 @@ class Limits:
 class SandboxConfig:
     hidden_paths: list[Path] = field(default_factory=list)
     visible_paths: list[Path] = field(default_factory=list)  # beyond the system and Python
+    artifacts: list[Path] = field(default_factory=list)  # files handed in with the notebook
     limits: Limits = field(default_factory=Limits)
     python: str = sys.executable
 
@@ -197,8 +198,13 @@ class SandboxProcess:
         self.isolation = available_isolation()
         self.root = Path(tempfile.mkdtemp(prefix="cnn-sandbox-", dir=_sandbox_parent()))
         os.chmod(self.root, 0o755)
-        for name in ("worker.py", "protocol.py"):
+        for name in ("worker.py", "protocol.py", "inspectors.py"):
             shutil.copy(HERE / name, self.root / name)
+        self.artifacts = self.root / "artifacts"
+        self.artifacts.mkdir(mode=0o755)
+        for artifact in config.artifacts:  # the submission's files, read-only inside
+            shutil.copy(artifact, self.artifacts / artifact.name)
+            os.chmod(self.artifacts / artifact.name, 0o644)
         self.scratch = self.root / "work"
         self.scratch.mkdir(mode=0o777)
         os.chmod(self.scratch, 0o1777)

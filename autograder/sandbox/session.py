@@ -47,6 +47,7 @@ class CallOutcome:
     tracing_intact: bool | None = None
     modified_arguments: list = field(default_factory=list)
     returned_none: bool = False
+    while_inspecting: bool = False
 
 
 @dataclass
@@ -150,8 +151,16 @@ class StudentSession:
                 raise protocol.ProtocolError("unexpected startup message")
 
     # -- calls -----------------------------------------------------------------------
-    def call(self, function: str, *args, count_lines: bool = False, timeout: float | None = None,
-             **kwargs) -> CallOutcome:
+    def artifact_path(self, name: str) -> str:
+        """Where a handed-in file appears inside the sandbox (the same path on every start)."""
+        if self.process is None or not self.process.alive():
+            if self.process is not None:
+                self._stop()
+            self._start()
+        return str(self.process.artifacts / name)
+
+    def call(self, function: str | None, *args, count_lines: bool = False, timeout: float | None = None,
+             then: str | None = None, then_args: tuple = (), **kwargs) -> CallOutcome:
         if self.process is None or not self.process.alive():
             if self.process is not None:
                 self._stop()
@@ -159,8 +168,8 @@ class StudentSession:
         seconds = timeout or self.config.limits.wall_seconds_per_call
         try:
             protocol.write_frame(self.process.requests,
-                                 {"op": "call", "function": function, "count_lines": count_lines},
-                                 [list(args), kwargs])
+                                 {"op": "call", "function": function, "count_lines": count_lines, "then": then},
+                                 [list(args), kwargs, list(then_args)])
             header, value = protocol.read_frame(_Deadline(self.process.responses, seconds))
         except TimeoutError:
             self._stop()
@@ -216,7 +225,8 @@ def _exit_message(process: SandboxProcess | None) -> str:
 
 
 _FIELDS = {"seconds": (int, float), "message": str, "traceback": str, "error_type": str,
-           "library": str, "line_events": int, "tracing_intact": bool, "returned_none": bool}
+           "library": str, "line_events": int, "tracing_intact": bool, "returned_none": bool,
+           "while_inspecting": bool}
 
 
 def _outcome(header: dict, value) -> CallOutcome:
