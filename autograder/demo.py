@@ -128,7 +128,22 @@ def conv2d_multiply_adds(input_shape, kernel_size, filters, strides=1, padding="
 }
 
 
-def demo_class(assignment_id: str) -> dict[str, nbformat.NotebookNode]:
+def _class_module(assignment_id: str):
+    """An assignment may define its demo class in autograder/checks/<id>/demo_class.py."""
+    path = load_assignment(assignment_id).checks_dir / "demo_class.py"
+    if not path.exists():
+        return None
+    spec = importlib.util.spec_from_file_location(f"demo_class_{assignment_id}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def demo_class(assignment_id: str, folder: Path | None = None) -> dict[str, nbformat.NotebookNode]:
+    """The demo students' notebooks. ``folder`` is where their handed-in files go, if any."""
+    module = _class_module(assignment_id)
+    if module is not None:
+        return module.students(folder)
     if assignment_id == "01_convolution_by_hand":
         mutants = _catalogue("convolution_by_hand")
         mistakes = {
@@ -151,9 +166,12 @@ def write_submissions(course_root: Path, assignment_id: str) -> None:
     """Place submissions where nbgrader collect would: submitted/<student>/<assignment>/."""
     notebook_name = load_assignment(assignment_id).notebook_name
     stamp = datetime.datetime(2026, 11, 20, 17, 0, tzinfo=datetime.timezone.utc)
-    for student, notebook in demo_class(assignment_id).items():
+    staging = course_root / "staging" / assignment_id
+    for student, notebook in demo_class(assignment_id, staging).items():
         folder = course_root / "submitted" / student / assignment_id
         folder.mkdir(parents=True, exist_ok=True)
+        for artifact in (staging / student).glob("*") if (staging / student).is_dir() else []:
+            shutil.copy(artifact, folder / artifact.name)  # trained models handed in with the notebook
         nbformat.write(notebook, folder / f"{notebook_name}.ipynb")
         (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
 
