@@ -66,7 +66,8 @@ __all__ = [
 
 PROFILES = ("full", "embedded")
 DEFAULT_DATA_DIR = "~/.cache/cnn_course"
-MANIFEST_PATH = Path(__file__).resolve().parent.parent / "datasets" / "manifest.json"
+# datasets/manifest.json, through a link inside the package so that a wheel (e.g. in Colab) ships it.
+MANIFEST_PATH = Path(__file__).with_name("manifest.json")
 
 STANDIN_NOTICE = "embedded profile: synthetic stand-in images, not real photos"
 DIGITS_NOTICE = (

@@ -526,3 +526,14 @@ def test_module_runs_as_a_command(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert "profile:   embedded" in result.stdout and "mnist" in result.stdout
+
+
+def test_manifest_ships_inside_the_package():
+    """datasets/manifest.json is the one manifest; the package reaches it through a link that
+    wheel builds turn into a copy, so `pip install` outside the repository (Colab) works."""
+    from pathlib import Path
+
+    import cnn_course.data as data_module
+    link = Path(data_module.__file__).with_name("manifest.json")
+    assert link.is_symlink() and link.resolve() == (Path(__file__).resolve().parents[1] / "datasets" / "manifest.json")
+    assert data_module.MANIFEST_PATH == link
