@@ -78,3 +78,71 @@ def test_the_whole_ta_flow(tmp_path):
         assert "Hidden checks for conv2d" in page and "Autograded score" in page
         # the hidden checks' code never reaches a student
         assert not re.search(r"def test_|CASES = |@pytest|rng\.normal", page)
+
+
+# -- assignment 02: output shapes, parameter counts and cost ------------------------------------
+
+ASSIGNMENT_02 = "02_shapes_params_cost"
+
+
+@pytest.fixture(scope="module")
+def demo_results_02(tmp_path_factory):
+    from autograder.grading import grade_submission
+    import nbformat
+    folder = tmp_path_factory.mktemp("demo02")
+    results = {}
+    for student, notebook in demo_class(ASSIGNMENT_02).items():
+        nbformat.write(notebook, folder / f"{student}.ipynb")
+        results[student] = grade_submission(ASSIGNMENT_02, folder / f"{student}.ipynb")
+    return results
+
+
+def test_02_complete_and_correct_gets_full_marks(demo_results_02):
+    result = demo_results_02["ada"]
+    assert target_points(result) == full_marks(result)
+    assert not result["grader_log"], result["grader_log"]
+
+
+def test_02_typical_mistakes_lose_exactly_their_functions(demo_results_02):
+    result = demo_results_02["brook"]
+    points = target_points(result)
+    wrong = {"conv_output_length", "pool_output_length", "conv2d_param_count", "corrected_same_table"}
+    assert {t for t, p in points.items() if p == 0} == wrong
+    assert "padding='same'" in _messages(result, "conv_output_length")  # the label names the case
+    assert "expected 257162, got 93322" in _messages(result, "corrected_same_table")
+
+
+def test_02_never_started_gets_zero_with_a_clear_message(demo_results_02):
+    result = demo_results_02["drew"]
+    assert result["score"] == 0
+    assert "NotImplementedError" in _messages(result, "summarize_stack")
+
+
+def test_02_attacks_cost_only_the_attacking_functions(demo_results_02):
+    result = demo_results_02["casey"]
+    points = target_points(result)
+    assert {t for t, p in points.items() if p > 0} == {"dense_param_count", "corrected_same_table"}
+    assert "uses keras.layers.Conv1D" in _messages(result, "conv_output_length")
+    assert "exited" in _messages(result, "pool_output_length")
+    assert "time limit" in _messages(result, "conv2d_param_count")
+    # the tuples whose == always says yes arrive as plain data, and the patched helpers stayed in the sandbox
+    assert "expected output shape (26, 26, 32)" in _messages(result, "summarize_stack")
+    assert not result["grader_log"], result["grader_log"]
+
+
+@pytest.mark.slow
+def test_02_the_whole_ta_flow(tmp_path):
+    course = tmp_path / "demo"
+    assert run_demo(course, workers=2, assignments=[ASSIGNMENT_02], release_root=tmp_path / "release") == 0
+    with open(course / "grades.csv") as handle:
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert set(rows) == {"ada", "brook", "casey", "drew"}
+    assert float(rows["ada"]["raw_score"]) == 15.0  # written answers wait for a TA
+    assert float(rows["brook"]["raw_score"]) == 6.0
+    assert float(rows["casey"]["raw_score"]) == 3.0
+    assert float(rows["drew"]["raw_score"]) == 0.0
+    for student in rows:
+        page = (course / "feedback" / student / ASSIGNMENT_02 / "shapes_params_cost.html").read_text()
+        assert "Hidden checks for summarize_stack" in page and "Autograded score" in page
+        # the hidden checks' code never reaches a student
+        assert not re.search(r"def test_|CASES = |@pytest|keras_layer|_random_stack", page)

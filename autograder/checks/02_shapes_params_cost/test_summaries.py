@@ -247,8 +247,12 @@ def expected_case(case):
 
 # -- comparing -------------------------------------------------------------------------------------
 
+def _value(value):
+    return f"{value:.6g}" if isinstance(value, float) else repr(value)
+
+
 def describe(spec):
-    arguments = ", ".join(f"{key}={value!r}" for key, value in spec.items() if key != "type")
+    arguments = ", ".join(f"{key}={_value(value)}" for key, value in spec.items() if key != "type")
     return f"{spec['type']}({arguments})" if arguments else spec["type"]
 
 
@@ -305,7 +309,7 @@ def expect_rows(label, input_shape, layers, got, expected):
 def _check(case, label, student):
     shape, layers, expected = expected_case(case)
     got = student.call("summarize_stack", shape, layers)
-    expect_rows(f"summarize_stack on {label}", shape, layers, got, expected)
+    expect_rows(f"summarize_stack, {label}", shape, layers, got, expected)
 
 
 @pytest.mark.target("summarize_stack")
@@ -319,7 +323,7 @@ def test_lecture_networks(case, student):
 @pytest.mark.parametrize("case", list(RULE_CASES))
 def test_rules(case, student):
     shape, layers = RULE_CASES[case]
-    _check(case, f"'{case}': {describe_stack(shape, layers)}, compared with Keras", student)
+    _check(case, f"{case}: {describe_stack(shape, layers)}, compared with Keras", student)
 
 
 @pytest.mark.target("summarize_stack")
