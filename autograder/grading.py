@@ -148,13 +148,26 @@ class _Collector:
         return entry
 
 
+def _forget_modules_under(folder: Path) -> None:
+    for name, module in list(sys.modules.items()):
+        origin = getattr(module, "__file__", None) or ""
+        if origin.startswith(str(folder) + os.sep):
+            del sys.modules[name]
+
+
 def run_hidden_checks(submission: Submission, session: StudentSession) -> _Collector:
     collector = _Collector(submission, session)
     checks = submission.assignment.checks_dir
+    # rootdir is the checks root, so module names carry the assignment (no clash between
+    # assignments' test_cost.py); the modules are dropped afterwards, so every grading starts
+    # from the same module state (seeded generators) whatever was graded before in this process.
     args = [str(checks), "-p", "no:cacheprovider", "-p", "no:terminal", "-p", "no:randomly",
-            "-p", "no:xdist", "-p", "no:nbval", "--import-mode=importlib", "--rootdir", str(checks),
+            "-p", "no:xdist", "-p", "no:nbval", "--import-mode=importlib", "--rootdir", str(checks.parent),
             "-c", str(checks.parent / "pytest.ini"), "-o", "python_files=test_*.py"]
-    code = pytest.main(args, plugins=[collector])
+    try:
+        code = pytest.main(args, plugins=[collector])
+    finally:
+        _forget_modules_under(checks)
     if code not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
         collector.internal_errors.append(f"pytest exited with {code!r} while running hidden checks")
     return collector

@@ -23,6 +23,14 @@ from cnn_course.checks import CheckFailed, compare_arrays, compare_exact
 from .sandbox.session import CallOutcome, StudentSession
 
 _notes = threading.local()
+_process_caches: dict[str, dict] = {}
+
+
+def process_cache(name: str) -> dict:
+    """A dict that outlives one grading in this process, for expensive *deterministic*
+    reference values (e.g. what Keras says about a layer stack). Check modules themselves are
+    re-imported for every grading, so their own module state is always fresh."""
+    return _process_caches.setdefault(name, {})
 
 
 def _record(note: str):
