@@ -8,6 +8,7 @@ stays as released (never started).
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 import nbformat
 
@@ -55,3 +56,31 @@ def build_submission(assignment_id: str, replacements: dict[str, str] | None = N
         elif cell.cell_type == "markdown" and nbgrader_metadata(cell).get("solution") and written and started:
             cell.source = answers[gid].replace("**Model answer.**", "").strip()
     return notebook
+
+
+@dataclass(frozen=True)
+class Mutant:
+    """A plausible wrong answer for a mutant catalogue (tests/mutants/): a correct ``base``
+    cell with one textual change (``old`` -> ``new``), or a whole ``replacement`` cell.
+    ``source`` fails loudly when the change no longer applies, so catalogues cannot rot."""
+    target: str
+    name: str
+    old: str = ""
+    new: str = ""
+    replacement: str = ""
+    base: str = ""
+
+    @property
+    def source(self) -> str:
+        if self.replacement:
+            return self.replacement
+        if self.base.count(self.old) != 1:
+            raise AssertionError(f"mutant {self.name!r}: {self.old!r} must occur once in the base of {self.target}")
+        return self.base.replace(self.old, self.new)
+
+
+def mutant_factory(bases: dict[str, str]):
+    """``Mutant(target, name, old, new)`` with the base cell looked up in ``bases``."""
+    def make(target: str, name: str, old: str = "", new: str = "", replacement: str = "") -> Mutant:
+        return Mutant(target, name, old, new, replacement, bases.get(target, ""))
+    return make

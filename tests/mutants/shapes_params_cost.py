@@ -6,7 +6,7 @@ so the catalogue fails loudly (``Mutant.source``) if the base drifts and the cha
 longer applies.
 """
 
-from dataclasses import dataclass
+from autograder.submissions import mutant_factory
 
 ASSIGNMENT = "02_shapes_params_cost"
 
@@ -114,22 +114,7 @@ def corrected_same_table():
 '''
 
 
-@dataclass(frozen=True)
-class Mutant:
-    target: str
-    name: str
-    old: str = ""
-    new: str = ""
-    replacement: str = ""  # a whole new cell instead of a textual change
-
-    @property
-    def source(self) -> str:
-        if self.replacement:
-            return self.replacement
-        base = BASE[self.target]
-        if base.count(self.old) != 1:
-            raise AssertionError(f"mutant {self.name!r}: {self.old!r} must occur once in BASE[{self.target!r}]")
-        return base.replace(self.old, self.new)
+Mutant = mutant_factory(BASE)
 
 
 MUTANTS = [
