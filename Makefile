@@ -9,7 +9,7 @@ WORKERS ?= 2
 # Offline data for tests and the demo; the real data needs COURSE_DATA_PROFILE=full (the default).
 OFFLINE := COURSE_DATA_PROFILE=embedded COURSE_DATA_DIR=$(CURDIR)/datasets/cache TF_CPP_MIN_LOG_LEVEL=3
 
-.PHONY: demo test bench release environment lock execute-solutions clean venv
+.PHONY: demo test bench release environment lock execute-solutions clean venv validate-full gpu-image
 
 venv: $(STAMP)
 
@@ -48,6 +48,36 @@ lock:
 # Run every solution notebook in place, so its stored outputs match the code (nbval compares them).
 execute-solutions: $(STAMP)
 	$(OFFLINE) $(PY) tools/execute_notebooks.py solutions/*/*.ipynb
+
+# Full-data validation, for the GPU runner (docker/gpu-runner/README.md) or any machine with the
+# real data: fetch or verify every data file, run every solution notebook under nbval on the full
+# profile (the notebooks' own checks, accuracy floors included, fail the run), then the demo class.
+# Reports: $(VALIDATE_OUT)/nbval-report.xml (JUnit) and $(VALIDATE_OUT)/demo/autograder-results/.
+# Inside the runner image the pinned packages are installed already, so its entrypoint runs
+# `make validate-full VALIDATE_PY=<image python> VALIDATE_BIN=<its bin> VALIDATE_DEPS=` (no .venv).
+VALIDATE_PY ?= $(PY)
+VALIDATE_BIN ?= $(CURDIR)/$(VENV)/bin
+VALIDATE_DEPS ?= $(STAMP)
+VALIDATE_OUT ?= build/validate-full
+NBVAL_CELL_TIMEOUT ?= 1800
+FULL := COURSE_DATA_PROFILE=full TF_CPP_MIN_LOG_LEVEL=2
+
+validate-full: $(VALIDATE_DEPS)
+	mkdir -p $(VALIDATE_OUT)
+	$(FULL) $(VALIDATE_PY) -c 'from cnn_course.runtime import configure; print("runtime:", configure())'
+	$(FULL) $(VALIDATE_PY) -m cnn_course.data fetch --all
+	$(FULL) PATH=$(VALIDATE_BIN):$$PATH $(VALIDATE_PY) -m pytest solutions \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg \
+		--nbval-cell-timeout $(NBVAL_CELL_TIMEOUT) --junitxml=$(VALIDATE_OUT)/nbval-report.xml
+	$(FULL) $(VALIDATE_PY) -m autograder demo --workers $(WORKERS) --directory $(VALIDATE_OUT)/demo
+
+# The GPU runner image, tagged with its recipe's version. Only requirements.txt and
+# docker/gpu-runner/ are sent to Docker: nothing else of the repository goes into the image.
+GPU_IMAGE_VERSION := $(shell sed -n 's/^ARG RUNNER_VERSION=//p' docker/gpu-runner/Dockerfile)
+GPU_IMAGE ?= cnn-course-gpu-runner:$(GPU_IMAGE_VERSION)
+
+gpu-image:
+	tar -cf - requirements.txt docker/gpu-runner | docker build -f docker/gpu-runner/Dockerfile -t $(GPU_IMAGE) -
 
 clean:
 	rm -rf build .pytest_cache

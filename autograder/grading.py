@@ -210,12 +210,15 @@ def apply_points(submission: Submission, results: list[dict]) -> list[dict]:
 
 
 def environment(isolation: str) -> dict:
+    from .device import grading_device
+    device = grading_device(os.environ)  # COURSE_GRADING_DEVICE overrides; never imports TensorFlow
     return {
         "grader_version": GRADER_VERSION,
         "python": platform.python_version(),
         "numpy": np.__version__,
         "platform": platform.platform(),
-        "device": os.environ.get("COURSE_GRADING_DEVICE", "cpu"),
+        "device": device["kind"],
+        "device_info": device,
         "isolation": isolation,
         "graded_at": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
     }
