@@ -1,7 +1,11 @@
 """Every hidden check earns its keep: the reference passes, each plausible mistake loses
 exactly its own function's points, and right answers written differently get full marks.
 
-The catalogues live in tests/mutants/<name>.py (ASSIGNMENT, BASE, MUTANTS, VARIANTS).
+The catalogues live in tests/mutants/<name>.py (ASSIGNMENT, BASE, MUTANTS, VARIANTS). A catalogue
+whose assignment grades files handed in with the notebook (trained models) also defines
+``handed_in(folder)``, which writes a correct submission's files next to the notebook, and
+``HANDED_IN_TARGETS``, the targets graded only from those files: their mistakes are files, so the
+catalogue's own test grades them, not this one.
 """
 
 import importlib.util
@@ -25,6 +29,13 @@ def _load(path):
 CATALOGUES = [_load(p) for p in sorted(CATALOGUE_DIR.glob("*.py"))]
 
 
+def _hand_in(assignment, folder):
+    """The correct handed-in files, next to the notebook that ``grade`` writes into ``folder``."""
+    for catalogue in CATALOGUES:
+        if catalogue.ASSIGNMENT == assignment and hasattr(catalogue, "handed_in"):
+            catalogue.handed_in(folder)
+
+
 def _params(kind):
     for catalogue in CATALOGUES:
         if kind == "mutants":
@@ -42,7 +53,8 @@ def _params(kind):
 
 
 @pytest.mark.parametrize("assignment", sorted({c.ASSIGNMENT for c in CATALOGUES}))
-def test_reference_gets_full_marks(assignment, grade):
+def test_reference_gets_full_marks(assignment, grade, tmp_path):
+    _hand_in(assignment, tmp_path)
     result = grade(assignment, build_submission(assignment))
     assert not result["grader_log"], result["grader_log"]
     assert target_points(result) == full_marks(result)
@@ -50,14 +62,16 @@ def test_reference_gets_full_marks(assignment, grade):
 
 
 @pytest.mark.parametrize("assignment,target,source", list(_params("base")))
-def test_catalogue_base_is_correct(assignment, target, source, grade):
+def test_catalogue_base_is_correct(assignment, target, source, grade, tmp_path):
     """The mutants are one change away from a correct implementation."""
+    _hand_in(assignment, tmp_path)
     result = grade(assignment, build_submission(assignment, {target: source}))
     assert target_points(result) == full_marks(result)
 
 
 @pytest.mark.parametrize("assignment,target,source", list(_params("mutants")))
-def test_mutant_loses_exactly_its_own_points(assignment, target, source, grade):
+def test_mutant_loses_exactly_its_own_points(assignment, target, source, grade, tmp_path):
+    _hand_in(assignment, tmp_path)
     result = grade(assignment, build_submission(assignment, {target: source}))
     assert not result["grader_log"], result["grader_log"]
     expected = full_marks(result)
@@ -70,7 +84,8 @@ def test_mutant_loses_exactly_its_own_points(assignment, target, source, grade):
 
 
 @pytest.mark.parametrize("assignment,target,source", list(_params("variants")))
-def test_right_answer_written_differently_gets_full_marks(assignment, target, source, grade):
+def test_right_answer_written_differently_gets_full_marks(assignment, target, source, grade, tmp_path):
+    _hand_in(assignment, tmp_path)
     result = grade(assignment, build_submission(assignment, {target: source}))
     assert target_points(result) == full_marks(result), [t for t in result["tests"] if t["status"] != "passed"]
 
@@ -79,6 +94,6 @@ def test_catalogues_have_five_mutants_per_graded_function():
     from autograder.assignments import load_assignment
     for catalogue in CATALOGUES:
         targets = load_assignment(catalogue.ASSIGNMENT).targets
-        for target in targets:
+        for target in set(targets) - set(getattr(catalogue, "HANDED_IN_TARGETS", ())):
             count = sum(1 for m in catalogue.MUTANTS if m.target == target)
             assert count >= 5, f"{catalogue.ASSIGNMENT}:{target} has {count} mutants"
