@@ -27,5 +27,10 @@ c.Autograde.autograde_preprocessors = [
     "nbgrader.preprocessors.CheckCellMetadata",
 ]
 
+# A trained model (*.keras) that running a source notebook leaves in solutions/<id>/ is the
+# instructor's: never copy it into the student release, nor over a student's handed-in model
+# when autograding. (The defaults, plus *.keras.)
+c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras"]
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
