@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -26,18 +27,28 @@ from nbformat.v4 import new_markdown_cell, new_output
 from nbgrader.preprocessors import NbGraderPreprocessor
 
 from .assignments import load_assignment
-from .grading import grade_submission
+from .grading import grade_submission, handed_in_artifacts
 from .notebooks import cells_to_run, grade_id
 from .report import cell_problems, target_block
 
 RESULTS_DIRECTORY = "autograder-results"
 
 
-def submission_hash(notebook, assignment_id: str) -> str:
+def submission_hash(notebook, assignment_id: str, handed_in: list[Path] = ()) -> str:
     assignment = load_assignment(assignment_id)
     cells, missing = cells_to_run(notebook, assignment.source(), assignment.targets)
-    text = json.dumps({"cells": cells, "missing": missing}, sort_keys=True)
+    content = {"cells": cells, "missing": missing}
+    if handed_in:  # a new model file means a new submission (and no key for assignments without files)
+        content["files"] = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in handed_in}
+    text = json.dumps(content, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def submitted_files(course_root: Path, assignment_id: str, student_id: str) -> list[Path]:
+    """The assignment's handed-in files (trained models) in nbgrader's submitted/<student>/<assignment>/."""
+    assignment = load_assignment(assignment_id)
+    folder = course_root / "submitted" / student_id / assignment_id
+    return handed_in_artifacts(assignment, folder / f"{assignment.notebook_name}.ipynb")
 
 
 def result_path(course_root: Path, assignment_id: str, student_id: str) -> Path:
@@ -61,13 +72,16 @@ def cached_result(path: Path, digest: str) -> dict | None:
 
 
 def grade_notebook(notebook, assignment_id: str, student_id: str, course_root: Path) -> dict:
-    digest = submission_hash(notebook, assignment_id)
+    handed_in = submitted_files(course_root, assignment_id, student_id)
+    digest = submission_hash(notebook, assignment_id, handed_in)
     path = result_path(course_root, assignment_id, student_id)
     result = cached_result(path, digest)
     if result is None:
         with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
             copy = Path(scratch) / "submission.ipynb"
             nbformat.write(notebook, copy)
+            for handed in handed_in:  # next to the copy, where the grader looks for them
+                shutil.copy(handed, Path(scratch) / handed.name)
             result = grade_submission(assignment_id, copy, hidden_paths=[course_root.resolve()])
         result["submission"] = f"{student_id}/{assignment_id}"
         result["submission_sha256"] = digest
