@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(OFFLINE) $(PY) -m autograder demo --workers $(WORKERS)
 
 test: $(STAMP)
-	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadscope tests solutions \
+	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests solutions \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
 
 bench: $(STAMP)
