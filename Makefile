@@ -24,9 +24,14 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(OFFLINE) $(PY) -m autograder demo --workers $(WORKERS)
 
+# Two runs: the tests spread over the workers (loadgroup, see conftest.py), and the solution
+# notebooks under nbval, one notebook per worker (its cells share a kernel). Both always run.
 test: $(STAMP)
-	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests solutions \
-		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600
+	@status=0; \
+	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests || status=1; \
+	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadscope solutions \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 || status=1; \
+	exit $$status
 
 bench: $(STAMP)
 	$(OFFLINE) $(PY) -m autograder.bench

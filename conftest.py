@@ -1,9 +1,10 @@
 """Spread the slow, independent tests over the xdist workers; keep everything else together.
 
-`make test` runs with `--dist loadgroup`: a solution notebook's cells must share one kernel
-(nbval), and a test module's module-scoped fixtures (a graded demo class) should be built once,
-so each notebook and each test module is a group, except the modules listed in SPREAD, whose
-tests (one grading each) are independent and make up most of the run.
+`make test` runs tests/ with `--dist loadgroup`: a test module's module-scoped fixtures (a graded
+demo class) should be built once, so each test module is a group, except the modules in SPREAD,
+whose tests (one grading each) are independent and make up most of the run. (The solution
+notebooks run in a separate nbval session with `--dist loadscope`: nbval's items keep their own
+ids, so xdist groups cannot hold a notebook's cells together.)
 """
 
 import pytest
@@ -11,6 +12,7 @@ import pytest
 SPREAD = {"tests/test_mutants.py"}
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(items):
     for item in items:
         path = item.nodeid.split("::")[0]
