@@ -28,3 +28,21 @@ def target_points(result) -> dict:
 
 def full_marks(result) -> dict:
     return {target: info["max_points"] for target, info in result["targets"].items()}
+
+
+def grade_demo_class(assignment_id, folder) -> dict:
+    """Every demo student of an assignment graded directly (no nbgrader): student -> result."""
+    import shutil
+
+    from autograder.demo import demo_class
+    from autograder.grading import grade_submission
+    results = {}
+    for student, notebook in demo_class(assignment_id, folder / "staging").items():
+        own = folder / student
+        own.mkdir(parents=True)
+        handed_in = folder / "staging" / student
+        for path in handed_in.glob("*") if handed_in.is_dir() else []:
+            shutil.copy(path, own / path.name)
+        nbformat.write(notebook, own / "submission.ipynb")
+        results[student] = grade_submission(assignment_id, own / "submission.ipynb")
+    return results

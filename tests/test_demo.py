@@ -6,23 +6,16 @@ import re
 
 import pytest
 
-from autograder.demo import demo_class, run_demo
+from autograder.demo import run_demo
 from autograder.sandbox.launcher import available_isolation
-from conftest import full_marks, target_points
+from conftest import full_marks, grade_demo_class, target_points
 
 ASSIGNMENT = "01_convolution_by_hand"
 
 
 @pytest.fixture(scope="module")
 def demo_results(tmp_path_factory):
-    from autograder.grading import grade_submission
-    import nbformat
-    folder = tmp_path_factory.mktemp("demo")
-    results = {}
-    for student, notebook in demo_class(ASSIGNMENT).items():
-        nbformat.write(notebook, folder / f"{student}.ipynb")
-        results[student] = grade_submission(ASSIGNMENT, folder / f"{student}.ipynb")
-    return results
+    return grade_demo_class(ASSIGNMENT, tmp_path_factory.mktemp("demo"))
 
 
 def _messages(result, target):
@@ -71,14 +64,7 @@ ASSIGNMENT_02 = "02_shapes_params_cost"
 
 @pytest.fixture(scope="module")
 def demo_results_02(tmp_path_factory):
-    from autograder.grading import grade_submission
-    import nbformat
-    folder = tmp_path_factory.mktemp("demo02")
-    results = {}
-    for student, notebook in demo_class(ASSIGNMENT_02).items():
-        nbformat.write(notebook, folder / f"{student}.ipynb")
-        results[student] = grade_submission(ASSIGNMENT_02, folder / f"{student}.ipynb")
-    return results
+    return grade_demo_class(ASSIGNMENT_02, tmp_path_factory.mktemp("demo02"))
 
 
 def test_02_complete_and_correct_gets_full_marks(demo_results_02):
