@@ -117,3 +117,146 @@ def as_array(value) -> np.ndarray:
 
 
 INSPECTORS = {f.__name__: f for f in (keras_model_summary, predict_saved_model, predict_with, apply_layer, as_array)}
+
+
+# -- Assignment 04: folders built by a student's function, augmentation stages, handed-in models --
+
+MAX_TREE_ENTRIES = 2000
+LEAF_FIELDS = LAYER_FIELDS + ("interpolation",)
+
+
+def write_file_tree(files: dict) -> str:
+    """Create a fresh folder in the sandbox's scratch space holding ``files`` (relative POSIX
+    path -> uint8 array of the file's bytes) and return its absolute path.
+
+    The grader builds a small fake image folder with it, calls the student's function on it,
+    then reads the result back with ``list_file_tree``.
+    """
+    import os
+    import tempfile
+
+    root = os.path.realpath(tempfile.mkdtemp(prefix="grader-tree-"))
+    for relative, content in files.items():
+        parts = str(relative).split("/")
+        if any(part in ("", ".", "..") for part in parts):
+            raise ValueError(f"not a plain relative path: {relative!r}")
+        path = os.path.join(root, *parts)
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        with open(path, "wb") as handle:
+            handle.write(np.asarray(content, dtype=np.uint8).tobytes())
+    return root
+
+
+def list_file_tree(root: str) -> dict:
+    """Everything under ``root``, as relative POSIX path -> ``"dir"``, ``"link -> <target>"`` or
+    ``"file <size> <sha256>"``. Symbolic links are reported, never followed."""
+    import hashlib
+    import os
+
+    entries = {}
+    for folder, subfolders, names in os.walk(root, followlinks=False):
+        subfolders.sort()
+        for name in sorted(subfolders + names):
+            path = os.path.join(folder, name)
+            relative = os.path.relpath(path, root).replace(os.sep, "/")
+            if os.path.islink(path):
+                entries[relative] = f"link -> {os.readlink(path)}"
+            elif os.path.isdir(path):
+                entries[relative] = "dir"
+            else:
+                digest = hashlib.sha256()
+                with open(path, "rb") as handle:
+                    for chunk in iter(lambda: handle.read(1 << 16), b""):
+                        digest.update(chunk)
+                entries[relative] = f"file {os.path.getsize(path)} {digest.hexdigest()}"
+            if len(entries) > MAX_TREE_ENTRIES:
+                raise ValueError(f"more than {MAX_TREE_ENTRIES} files and folders under {root}")
+    return entries
+
+
+def _is_plain_container(layer) -> bool:
+    """A keras.Sequential or a functional model: its layers run one after the other."""
+    import keras
+
+    try:
+        from keras.src.models.functional import Functional
+    except ImportError:  # pragma: no cover - another Keras layout
+        Functional = type(None)
+    return type(layer) in (keras.Sequential, Functional, keras.Model)
+
+
+def describe_layer_stack(layer) -> list:
+    """The layers that ``layer`` runs, in order, with nested Sequential and functional models
+    opened up and input layers left out: type, name, selected config, activation, output shape
+    (when known) and parameter count for each. Works on unbuilt models (an augmentation stage
+    made without an Input). A subclass with its own ``call`` is one opaque layer."""
+    import keras
+
+    if not isinstance(layer, keras.layers.Layer):
+        raise TypeError(f"expected a Keras layer or model, got {type(layer).__name__}")
+    leaves = []
+
+    def visit(item, depth):
+        if depth > 8:
+            raise ValueError("models nested more than 8 deep")
+        if isinstance(item, keras.layers.InputLayer):
+            return
+        if _is_plain_container(item):
+            for sub in item.layers:
+                visit(sub, depth + 1)
+            return
+        config = item.get_config()
+        try:
+            output_shape = _shape(item.output)
+        except (AttributeError, ValueError, TypeError):
+            output_shape = None
+        try:
+            params = int(item.count_params()) if item.built else 0
+        except ValueError:
+            params = 0
+        leaves.append({
+            "type": type(item).__name__,
+            "name": item.name,
+            "config": {k: _plain(config[k]) for k in LEAF_FIELDS if k in config},
+            "activation": _activation_name(item),
+            "output_shape": output_shape,
+            "params": params,
+        })
+        if len(leaves) > 200:
+            raise ValueError("more than 200 layers")
+
+    visit(layer, 0)
+    return leaves
+
+
+def keras_model_description(model) -> dict:
+    """``keras_model_summary`` plus ``leaves``: every layer the model runs, nested models opened
+    (``describe_layer_stack``), and ``loss_function``, the name of a loss given as a function."""
+    summary = keras_model_summary(model)
+    summary["leaves"] = describe_layer_stack(model)
+    loss = getattr(model, "loss", None)
+    summary["loss_function"] = getattr(loss, "__name__", None) if callable(loss) else None
+    return summary
+
+
+_loaded_models: dict = {}
+
+
+def predict_saved_model_batches(path: str, images, batch_size: int = 32) -> np.ndarray:
+    """Like ``predict_saved_model`` (safe mode, inside the sandbox), keeping the loaded model
+    between calls so that a large test set can be sent in several pieces."""
+    import os
+
+    import keras
+
+    stamp = (path, os.path.getsize(path), os.path.getmtime(path))
+    if stamp not in _loaded_models:
+        _loaded_models.clear()
+        _loaded_models[stamp] = keras.saving.load_model(path, compile=False, safe_mode=True)
+    model = _loaded_models[stamp]
+    images = np.asarray(images, dtype=np.float32)
+    return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
+
+
+INSPECTORS.update({f.__name__: f for f in (write_file_tree, list_file_tree, describe_layer_stack,
+                                           keras_model_description, predict_saved_model_batches)})

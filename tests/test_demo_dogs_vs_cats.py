@@ -1,0 +1,68 @@
+"""Assignment 04's demo class grades as expected, handed-in model files included
+(autograder/checks/04_small_data_convnets/demo_class.py)."""
+
+import shutil
+
+import nbformat
+import pytest
+
+from autograder.demo import demo_class
+from autograder.sandbox.launcher import available_isolation
+from conftest import full_marks, target_points
+
+ASSIGNMENT = "04_small_data_convnets"
+
+
+@pytest.fixture(scope="module")
+def demo_results(tmp_path_factory):
+    from autograder.grading import grade_submission
+    staging = tmp_path_factory.mktemp("staging")
+    results = {}
+    for student, notebook in demo_class(ASSIGNMENT, staging).items():
+        folder = tmp_path_factory.mktemp(student)
+        for handed_in in (staging / student).glob("*"):
+            shutil.copy(handed_in, folder / handed_in.name)
+        nbformat.write(notebook, folder / "small_data_convnets.ipynb")
+        results[student] = grade_submission(ASSIGNMENT, folder / "small_data_convnets.ipynb")
+    return results
+
+
+def _messages(result, target):
+    return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
+
+
+def test_complete_and_correct_gets_full_marks(demo_results):
+    result = demo_results["ada"]
+    assert target_points(result) == full_marks(result), [t for t in result["tests"] if t["status"] != "passed"]
+    assert not result["grader_log"]
+
+
+def test_typical_mistakes_lose_exactly_their_targets(demo_results):
+    result = demo_results["brook"]
+    points = target_points(result)
+    assert {t for t, p in points.items() if p == 0} == {
+        "make_subset", "make_augmentation", "build_convnet_with_augmentation", "train_convnet_from_scratch"}
+    assert "not expected" in _messages(result, "make_subset")
+    assert "'vertical'" in _messages(result, "make_augmentation")
+    assert "belongs in the model" in _messages(result, "train_convnet_from_scratch")
+
+
+def test_never_started_gets_zero_with_clear_messages(demo_results):
+    result = demo_results["drew"]
+    assert result["score"] == 0
+    assert "NotImplementedError" in _messages(result, "make_subset")
+    assert "convnet_from_scratch.keras is missing from your submission" in _messages(result, "train_convnet_from_scratch")
+    assert "convnet_with_augmentation.keras is missing" in _messages(result, "train_convnet_with_augmentation")
+
+
+def test_attacks_cost_only_the_attacking_work(demo_results):
+    result = demo_results["casey"]
+    points = target_points(result)
+    assert {t for t, p in points.items() if p > 0} == {"build_convnet_with_augmentation", "train_convnet_from_scratch"}
+    assert "no longer in PetImages" in _messages(result, "make_subset")
+    assert "exited" in _messages(result, "smooth_curve")
+    assert "time limit" in _messages(result, "make_augmentation")
+    assert "Lambda" in _messages(result, "train_convnet_with_augmentation")
+    if available_isolation() != "none":
+        assert "could not find the instructor's files" in _messages(result, "build_convnet_from_scratch")
+    assert not result["grader_log"]
