@@ -30,19 +30,20 @@ def full_marks(result) -> dict:
     return {target: info["max_points"] for target, info in result["targets"].items()}
 
 
-def grade_demo_class(assignment_id, folder) -> dict:
-    """Every demo student of an assignment graded directly (no nbgrader): student -> result."""
-    import shutil
+@pytest.fixture(scope="session")
+def demo_course(tmp_path_factory):
+    """`make demo` for every assignment, run once: release, collect, grading, autograde, feedback,
+    export. The test_demo*.py modules all read it; ../conftest.py puts them in one xdist group, so
+    that a run with workers builds it once."""
+    from autograder.demo import run_demo
+    root = tmp_path_factory.mktemp("demo")
+    # a private release folder: other tests read the committed one meanwhile
+    assert run_demo(root / "course", workers=2, release_root=root / "release") == 0
+    return root / "course"
 
-    from autograder.demo import demo_class
-    from autograder.grading import grade_submission
-    results = {}
-    for student, notebook in demo_class(assignment_id, folder / "staging").items():
-        own = folder / student
-        own.mkdir(parents=True)
-        handed_in = folder / "staging" / student
-        for path in handed_in.glob("*") if handed_in.is_dir() else []:
-            shutil.copy(path, own / path.name)
-        nbformat.write(notebook, own / "submission.ipynb")
-        results[student] = grade_submission(assignment_id, own / "submission.ipynb")
-    return results
+
+def demo_results(course, assignment_id) -> dict:
+    """student -> the grader's result for one assignment of the demo course."""
+    import json
+    folder = course / "autograder-results" / assignment_id
+    return {path.stem: json.loads(path.read_text()) for path in sorted(folder.glob("*.json"))}

@@ -1,47 +1,47 @@
-"""The demo class grades as expected: through the grader alone, and through the whole
-nbgrader flow (`make demo`)."""
+"""The demo class grades as expected, through the whole nbgrader flow (`make demo`, run once
+for every assignment by the demo_course fixture). Assignments 03 and 04: test_demo_mnist.py,
+test_demo_dogs_vs_cats.py."""
 
 import csv
 import re
 
 import pytest
 
-from autograder.demo import run_demo
 from autograder.sandbox.launcher import available_isolation
-from conftest import full_marks, grade_demo_class, target_points
+from conftest import demo_results, full_marks, target_points
 
 ASSIGNMENT = "01_convolution_by_hand"
 
 
 @pytest.fixture(scope="module")
-def demo_results(tmp_path_factory):
-    return grade_demo_class(ASSIGNMENT, tmp_path_factory.mktemp("demo"))
+def results_01(demo_course):
+    return demo_results(demo_course, ASSIGNMENT)
 
 
 def _messages(result, target):
     return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
 
 
-def test_complete_and_correct_gets_full_marks(demo_results):
-    assert target_points(demo_results["ada"]) == full_marks(demo_results["ada"])
+def test_complete_and_correct_gets_full_marks(results_01):
+    assert target_points(results_01["ada"]) == full_marks(results_01["ada"])
 
 
-def test_typical_mistakes_lose_exactly_their_functions(demo_results):
-    points = target_points(demo_results["brook"])
+def test_typical_mistakes_lose_exactly_their_functions(results_01):
+    points = target_points(results_01["brook"])
     wrong = {"conv2d", "avg_pool2d", "flatten", "conv2d_fast", "conv2d_multiply_adds"}
     assert {t for t, p in points.items() if p == 0} == wrong
-    assert "vectorised" in _messages(demo_results["brook"], "conv2d_fast") or \
-        "loops over them" in _messages(demo_results["brook"], "conv2d_fast")
+    assert "vectorised" in _messages(results_01["brook"], "conv2d_fast") or \
+        "loops over them" in _messages(results_01["brook"], "conv2d_fast")
 
 
-def test_never_started_gets_zero_with_a_clear_message(demo_results):
-    result = demo_results["drew"]
+def test_never_started_gets_zero_with_a_clear_message(results_01):
+    result = results_01["drew"]
     assert result["score"] == 0
     assert "NotImplementedError" in _messages(result, "conv2d")
 
 
-def test_attacks_cost_only_the_attacking_functions(demo_results):
-    result = demo_results["casey"]
+def test_attacks_cost_only_the_attacking_functions(results_01):
+    result = results_01["casey"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"relu", "avg_pool2d"}
     assert "scipy.signal.correlate2d" in _messages(result, "correlate2d")
@@ -63,18 +63,18 @@ ASSIGNMENT_02 = "02_shapes_params_cost"
 
 
 @pytest.fixture(scope="module")
-def demo_results_02(tmp_path_factory):
-    return grade_demo_class(ASSIGNMENT_02, tmp_path_factory.mktemp("demo02"))
+def results_02(demo_course):
+    return demo_results(demo_course, ASSIGNMENT_02)
 
 
-def test_02_complete_and_correct_gets_full_marks(demo_results_02):
-    result = demo_results_02["ada"]
+def test_02_complete_and_correct_gets_full_marks(results_02):
+    result = results_02["ada"]
     assert target_points(result) == full_marks(result)
     assert not result["grader_log"], result["grader_log"]
 
 
-def test_02_typical_mistakes_lose_exactly_their_functions(demo_results_02):
-    result = demo_results_02["brook"]
+def test_02_typical_mistakes_lose_exactly_their_functions(results_02):
+    result = results_02["brook"]
     points = target_points(result)
     wrong = {"conv_output_length", "pool_output_length", "conv2d_param_count", "corrected_same_table"}
     assert {t for t, p in points.items() if p == 0} == wrong
@@ -82,14 +82,14 @@ def test_02_typical_mistakes_lose_exactly_their_functions(demo_results_02):
     assert "expected 257162, got 93322" in _messages(result, "corrected_same_table")
 
 
-def test_02_never_started_gets_zero_with_a_clear_message(demo_results_02):
-    result = demo_results_02["drew"]
+def test_02_never_started_gets_zero_with_a_clear_message(results_02):
+    result = results_02["drew"]
     assert result["score"] == 0
     assert "NotImplementedError" in _messages(result, "summarize_stack")
 
 
-def test_02_attacks_cost_only_the_attacking_functions(demo_results_02):
-    result = demo_results_02["casey"]
+def test_02_attacks_cost_only_the_attacking_functions(results_02):
+    result = results_02["casey"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"dense_param_count", "corrected_same_table"}
     assert "uses keras.layers.Conv1D" in _messages(result, "conv_output_length")
@@ -100,28 +100,21 @@ def test_02_attacks_cost_only_the_attacking_functions(demo_results_02):
     assert not result["grader_log"], result["grader_log"]
 
 
-@pytest.mark.slow
-def test_the_whole_ta_flow_for_every_assignment(tmp_path):
-    """`make demo`: release, collect, sandboxed grading, nbgrader autograde, feedback, export.
-    What nbgrader recorded must be what the grader computed, for every student and assignment."""
-    import json
-
+def test_the_whole_ta_flow_for_every_assignment(demo_course):
+    """What nbgrader recorded must be what the grader computed, for every student and assignment,
+    and every student gets a feedback page without the hidden checks' code."""
     from autograder.assignments import known_assignments, load_assignment
-    course = tmp_path / "demo"
-    # a private release folder: other tests read the committed one meanwhile
-    assert run_demo(course, workers=2, release_root=tmp_path / "release") == 0
-    with open(course / "grades.csv") as handle:
+    with open(demo_course / "grades.csv") as handle:
         rows = {(row["assignment"], row["student_id"]): row for row in csv.DictReader(handle)}
     for assignment_id in known_assignments():
         notebook = load_assignment(assignment_id).notebook_name
-        for student in ("ada", "brook", "casey", "drew"):
-            result = json.loads((course / "autograder-results" / assignment_id / f"{student}.json").read_text())
+        results = demo_results(demo_course, assignment_id)
+        assert sorted(results) == ["ada", "brook", "casey", "drew"], assignment_id
+        for student, result in results.items():
             recorded = float(rows[(assignment_id, student)]["raw_score"])
             assert recorded == pytest.approx(result["score"]), (assignment_id, student)
-            page = (course / "feedback" / student / assignment_id / f"{notebook}.html").read_text()
+            page = (demo_course / "feedback" / student / assignment_id / f"{notebook}.html").read_text()
             assert "Autograded score" in page and "Hidden checks for" in page
             # the hidden checks' code never reaches a student
             assert not re.search(r"def test_|@pytest|expect_array\(|process_cache", page)
-        ada = json.loads((course / "autograder-results" / assignment_id / "ada.json").read_text())
-        drew = json.loads((course / "autograder-results" / assignment_id / "drew.json").read_text())
-        assert ada["score"] == ada["max_score"] and drew["score"] == 0
+        assert results["ada"]["score"] == results["ada"]["max_score"] and results["drew"]["score"] == 0

@@ -1,44 +1,32 @@
-"""Assignment 04's demo class grades as expected, handed-in model files included
-(autograder/checks/04_small_data_convnets/demo_class.py)."""
+"""Assignment 04's demo class grades as expected, handed-in model files included (graded once,
+with the other assignments', by the demo_course fixture in conftest.py;
+autograder/checks/04_small_data_convnets/demo_class.py)."""
 
-import shutil
-
-import nbformat
 import pytest
 
-from autograder.demo import demo_class
 from autograder.sandbox.launcher import available_isolation
-from conftest import full_marks, target_points
+from conftest import demo_results, full_marks, target_points
 
 ASSIGNMENT = "04_small_data_convnets"
 
 
 @pytest.fixture(scope="module")
-def demo_results(tmp_path_factory):
-    from autograder.grading import grade_submission
-    staging = tmp_path_factory.mktemp("staging")
-    results = {}
-    for student, notebook in demo_class(ASSIGNMENT, staging).items():
-        folder = tmp_path_factory.mktemp(student)
-        for handed_in in (staging / student).glob("*"):
-            shutil.copy(handed_in, folder / handed_in.name)
-        nbformat.write(notebook, folder / "small_data_convnets.ipynb")
-        results[student] = grade_submission(ASSIGNMENT, folder / "small_data_convnets.ipynb")
-    return results
+def results(demo_course):
+    return demo_results(demo_course, ASSIGNMENT)
 
 
 def _messages(result, target):
     return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
 
 
-def test_complete_and_correct_gets_full_marks(demo_results):
-    result = demo_results["ada"]
+def test_complete_and_correct_gets_full_marks(results):
+    result = results["ada"]
     assert target_points(result) == full_marks(result), [t for t in result["tests"] if t["status"] != "passed"]
     assert not result["grader_log"]
 
 
-def test_typical_mistakes_lose_exactly_their_targets(demo_results):
-    result = demo_results["brook"]
+def test_typical_mistakes_lose_exactly_their_targets(results):
+    result = results["brook"]
     points = target_points(result)
     assert {t for t, p in points.items() if p == 0} == {
         "make_subset", "make_augmentation", "build_convnet_with_augmentation", "train_convnet_from_scratch"}
@@ -47,16 +35,16 @@ def test_typical_mistakes_lose_exactly_their_targets(demo_results):
     assert "belongs in the model" in _messages(result, "train_convnet_from_scratch")
 
 
-def test_never_started_gets_zero_with_clear_messages(demo_results):
-    result = demo_results["drew"]
+def test_never_started_gets_zero_with_clear_messages(results):
+    result = results["drew"]
     assert result["score"] == 0
     assert "NotImplementedError" in _messages(result, "make_subset")
     assert "convnet_from_scratch.keras is missing from your submission" in _messages(result, "train_convnet_from_scratch")
     assert "convnet_with_augmentation.keras is missing" in _messages(result, "train_convnet_with_augmentation")
 
 
-def test_attacks_cost_only_the_attacking_work(demo_results):
-    result = demo_results["casey"]
+def test_attacks_cost_only_the_attacking_work(results):
+    result = results["casey"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"build_convnet_with_augmentation", "train_convnet_from_scratch"}
     assert "no longer in PetImages" in _messages(result, "make_subset")

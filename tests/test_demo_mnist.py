@@ -1,43 +1,32 @@
-"""Assignment 03's demo class grades as expected, handed-in model files included.
+"""Assignment 03's demo class grades as expected, handed-in model files included (graded once,
+with the other assignments', by the demo_course fixture in conftest.py)."""
 
-One test per student, so that pytest-xdist spreads the four gradings over its workers.
-"""
-
-import nbformat
 import pytest
 
 from autograder.demo import demo_class
-from autograder.grading import grade_submission
-from conftest import full_marks, target_points
+from conftest import demo_results, full_marks, target_points
 
 ASSIGNMENT = "03_mnist_convnet"
-NOTEBOOK = "mnist_convnet.ipynb"
 
 
-def _grade(student, tmp_path):
-    """Grade one student as the demo does: the notebook with its handed-in files next to it."""
-    notebook = demo_class(ASSIGNMENT, tmp_path / "handed-in")[student]
-    folder = tmp_path / student
-    folder.mkdir()
-    for handed_in in (tmp_path / "handed-in" / student).glob("*"):
-        (folder / handed_in.name).write_bytes(handed_in.read_bytes())
-    nbformat.write(notebook, folder / NOTEBOOK)
-    return grade_submission(ASSIGNMENT, folder / NOTEBOOK)
+@pytest.fixture(scope="module")
+def results(demo_course):
+    return demo_results(demo_course, ASSIGNMENT)
 
 
 def _messages(result, target):
     return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
 
 
-def test_complete_and_correct_gets_full_marks(tmp_path):
-    result = _grade("ada", tmp_path)
+def test_complete_and_correct_gets_full_marks(results):
+    result = results["ada"]
     assert not result["grader_log"], result["grader_log"]
     assert target_points(result) == full_marks(result)
     assert result["score"] == 16
 
 
-def test_typical_mistakes_lose_exactly_their_targets(tmp_path):
-    result = _grade("brook", tmp_path)
+def test_typical_mistakes_lose_exactly_their_targets(results):
+    result = results["brook"]
     assert not result["grader_log"], result["grader_log"]
     points = target_points(result)
     wrong = {"preprocess_images", "build_mnist_convnet_functional", "train_mnist_convnet"}
@@ -50,8 +39,8 @@ def test_typical_mistakes_lose_exactly_their_targets(tmp_path):
     assert "prepared differently" in _messages(result, "train_mnist_convnet")
 
 
-def test_attacks_cost_only_the_attacking_functions(tmp_path):
-    result = _grade("casey", tmp_path)
+def test_attacks_cost_only_the_attacking_functions(results):
+    result = results["casey"]
     assert not result["grader_log"], result["grader_log"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"preprocess_images"}
@@ -61,8 +50,8 @@ def test_attacks_cost_only_the_attacking_functions(tmp_path):
     assert "Lambda" in _messages(result, "train_mnist_convnet")  # safe mode, in the sandbox
 
 
-def test_never_started_gets_zero_with_clear_messages(tmp_path):
-    result = _grade("drew", tmp_path)
+def test_never_started_gets_zero_with_clear_messages(results):
+    result = results["drew"]
     assert result["score"] == 0
     assert "NotImplementedError" in _messages(result, "build_mnist_convnet")
     assert "mnist_convnet.keras is missing from your submission" in _messages(result, "train_mnist_convnet")
