@@ -464,6 +464,22 @@ def test_embedded_standin_subsets_load_with_keras(monkeypatch, capsys):
     assert 0 < report.total_skipped < 0.1 * sum(report.checked.values()), "stand-ins include a few broken files"
 
 
+def test_standins_drawn_by_another_version_are_redrawn(monkeypatch):
+    monkeypatch.setenv("COURSE_DATA_PROFILE", "embedded")
+    counts = {"train": 3, "validation": 1, "test": 1}
+    subsets = data.make_cats_vs_dogs_small(counts=counts)
+    embedded = data.data_dir() / "embedded"
+    assert (embedded / "STANDIN_VERSION").read_text().strip() == data.STANDIN_VERSION
+    cat = embedded / "PetImages" / "Cat" / "0.jpg"
+    cat.write_bytes(b"drawn by an older generator")
+    (embedded / "STANDIN_VERSION").write_text("1\n")
+
+    assert data.make_cats_vs_dogs_small(counts=counts) == subsets  # rebuilt, not refused by BUILD.json
+    assert cat.read_bytes() == data._standin_file_bytes(0, 0)
+    assert (subsets / "train" / "cats" / "cat.0.jpg").read_bytes() == cat.read_bytes()
+    assert (embedded / "STANDIN_VERSION").read_text().strip() == data.STANDIN_VERSION
+
+
 def test_standin_images_are_deterministic():
     first = data._standin_file_bytes(1, 5)
     assert data._standin_file_bytes(1, 5) == first
