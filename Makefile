@@ -24,13 +24,22 @@ $(STAMP): requirements.txt pyproject.toml
 demo: $(STAMP)
 	$(OFFLINE) $(PY) -m autograder demo --workers $(WORKERS)
 
-# Two runs: the tests spread over the workers (loadgroup, see conftest.py), and the solution
-# notebooks under nbval, one notebook per worker (its cells share a kernel). Both always run.
+# Two pytest runs at once: the tests spread over the workers (loadgroup, see conftest.py), and
+# beside them the solution notebooks under nbval, one after another (a notebook's cells share a
+# kernel; training a Keras model keeps about one core busy, so the notebooks fit beside the
+# tests). The notebooks' report is printed after the tests'. Both always run; either fails the target.
+NBVAL_LOG := build/nbval.log
+
 test: $(STAMP)
-	@status=0; \
-	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests || status=1; \
-	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadscope solutions \
-		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 600 || status=1; \
+	@mkdir -p build; status=0; \
+	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest solutions \
+		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 \
+		--durations=5 > $(NBVAL_LOG) 2>&1 & notebooks=$$!; \
+	trap 'kill $$notebooks 2>/dev/null' INT TERM; \
+	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests \
+		--durations=15 || status=1; \
+	wait $$notebooks || status=1; \
+	echo; echo "== solution notebooks under nbval ($(NBVAL_LOG)) =="; cat $(NBVAL_LOG); \
 	exit $$status
 
 bench: $(STAMP)

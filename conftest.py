@@ -4,8 +4,7 @@
 demo class) should be built once, so each test module is a group, except the modules in SPREAD,
 whose tests (one grading each) are independent and make up most of the run, and the modules
 that share the demo course (tests/conftest.py::demo_course), which form one group. (The solution
-notebooks run in a separate nbval session with `--dist loadscope`: nbval's items keep their own
-ids, so xdist groups cannot hold a notebook's cells together.)
+notebooks run in a separate nbval session beside this one: see the Makefile.)
 """
 
 import pytest
@@ -14,11 +13,11 @@ SPREAD = {"tests/test_mutants.py"}
 SHARING_THE_DEMO_COURSE = {"tests/test_demo.py", "tests/test_demo_mnist.py", "tests/test_demo_dogs_vs_cats.py"}
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
-def pytest_collection_modifyitems(items):
-    for item in items:
-        path = item.nodeid.split("::")[0]
-        if path in SHARING_THE_DEMO_COURSE:
-            item.add_marker(pytest.mark.xdist_group("demo-course"))
-        elif path not in SPREAD:
-            item.add_marker(pytest.mark.xdist_group(path))
+def pytest_itemcollected(item):
+    # Marked as each item is collected, before pytest-xdist reads the groups (in its
+    # pytest_collection_modifyitems). tests/test_test_layout.py checks that they hold.
+    path = item.nodeid.split("::")[0]
+    if path in SHARING_THE_DEMO_COURSE:
+        item.add_marker(pytest.mark.xdist_group("demo-course"))
+    elif path not in SPREAD:
+        item.add_marker(pytest.mark.xdist_group(path))

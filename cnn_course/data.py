@@ -804,7 +804,13 @@ def _build_subsets(source: Path, target: Path, counts: dict, profile: str, *, ch
             "files": files,
         }
         (temp / BUILD_RECORD).write_text(json.dumps(record, indent=1), encoding="utf-8")
-        os.replace(temp, target)
+        try:
+            os.replace(temp, target)
+        except OSError:
+            if not target.is_dir():
+                raise
+            _check_subset_build(target, counts, profile)  # another process built it first
+            return
     finally:
         shutil.rmtree(temp, ignore_errors=True)
     per_split = " / ".join(f"{count} {split}" for split, count in counts.items())

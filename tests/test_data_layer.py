@@ -12,6 +12,7 @@ import http.server
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
 import threading
@@ -462,6 +463,22 @@ def test_embedded_standin_subsets_load_with_keras(monkeypatch, capsys):
 
     report = data.filter_corrupt_images(data.extract_dogs_vs_cats())
     assert 0 < report.total_skipped < 0.1 * sum(report.checked.values()), "stand-ins include a few broken files"
+
+
+def test_a_subset_build_that_another_process_finished_first_is_checked_and_kept(monkeypatch, tmp_path):
+    monkeypatch.setenv("COURSE_DATA_PROFILE", "embedded")
+    target = tmp_path / "small"
+    rename = os.replace
+
+    def another_process_first(source, destination):
+        if Path(destination) == target and not target.exists():
+            shutil.copytree(source, target)  # the same build, finished a moment earlier
+        return rename(source, destination)
+
+    monkeypatch.setattr(os, "replace", another_process_first)
+    assert data.make_cats_vs_dogs_small(target, {"train": 2, "validation": 1, "test": 1}) == target
+    assert len(list(target.glob("*/*/*.jpg"))) == 8
+    assert not list(tmp_path.glob(".small.*")), "the losing build's temporary folder is removed"
 
 
 def test_standins_drawn_by_another_version_are_redrawn(monkeypatch):

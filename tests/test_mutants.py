@@ -6,6 +6,13 @@ whose assignment grades files handed in with the notebook (trained models) also 
 ``handed_in(folder)``, which writes a correct submission's files next to the notebook, and
 ``HANDED_IN_TARGETS``, the targets graded only from those files: their mistakes are files, so the
 catalogue's own test grades them, not this one.
+
+A catalogue whose gradings are expensive (Keras in the sandbox: about 5 s each) sets
+``GRADE_TOGETHER = True``: its mutants are then graded in bundles that hold at most one mutant per
+graded function (each function's points are independent of the others'), its right answers
+likewise, and its corrected bases in one grading. A bundle passes when exactly its mutants'
+functions lose their points, each with failing checks of its own, and nothing else fails; the
+handed-in targets, never mutated here, stay as witnesses that the rest of the notebook still works.
 """
 
 import importlib.util
@@ -36,20 +43,33 @@ def _hand_in(assignment, folder):
             catalogue.handed_in(folder)
 
 
+def _entries(catalogue, kind):
+    """(target, name, source) of every mutant, right answer or base cell of a catalogue."""
+    if kind == "mutants":
+        return [(m.target, m.name, m.source) for m in catalogue.MUTANTS]
+    if kind == "variants":
+        return [(target, name, source) for target, variants in catalogue.VARIANTS.items()
+                for name, source in variants.items()]
+    return [(target, "base", source) for target, source in catalogue.BASE.items()]
+
+
+def _bundles(entries, together):
+    """Singletons, or (``together``) the i-th entry of every target in bundle i."""
+    if not together:
+        return [[entry] for entry in entries]
+    by_target = {}
+    for entry in entries:
+        by_target.setdefault(entry[0], []).append(entry)
+    width = max(map(len, by_target.values()), default=0)
+    return [[column[i] for column in by_target.values() if i < len(column)] for i in range(width)]
+
+
 def _params(kind):
     for catalogue in CATALOGUES:
-        if kind == "mutants":
-            for mutant in catalogue.MUTANTS:
-                yield pytest.param(catalogue.ASSIGNMENT, mutant.target, mutant.source,
-                                   id=f"{catalogue.ASSIGNMENT}:{mutant.target}:{mutant.name}")
-        elif kind == "variants":
-            for target, variants in catalogue.VARIANTS.items():
-                for name, source in variants.items():
-                    yield pytest.param(catalogue.ASSIGNMENT, target, source,
-                                       id=f"{catalogue.ASSIGNMENT}:{target}:{name}")
-        elif kind == "base":
-            for target, source in catalogue.BASE.items():
-                yield pytest.param(catalogue.ASSIGNMENT, target, source, id=f"{catalogue.ASSIGNMENT}:{target}")
+        for bundle in _bundles(_entries(catalogue, kind), getattr(catalogue, "GRADE_TOGETHER", False)):
+            label = " + ".join(f"{target}:{name}" for target, name, _ in bundle)
+            yield pytest.param(catalogue.ASSIGNMENT, {target: source for target, _, source in bundle},
+                               id=f"{catalogue.ASSIGNMENT}:{label}")
 
 
 @pytest.mark.parametrize("assignment", sorted({c.ASSIGNMENT for c in CATALOGUES}))
@@ -61,32 +81,32 @@ def test_reference_gets_full_marks(assignment, grade, tmp_path):
     assert all(t["status"] == "passed" for t in result["tests"]), [t for t in result["tests"] if t["status"] != "passed"]
 
 
-@pytest.mark.parametrize("assignment,target,source", list(_params("base")))
-def test_catalogue_base_is_correct(assignment, target, source, grade, tmp_path):
+@pytest.mark.parametrize("assignment,cells", list(_params("base")))
+def test_catalogue_base_is_correct(assignment, cells, grade, tmp_path):
     """The mutants are one change away from a correct implementation."""
     _hand_in(assignment, tmp_path)
-    result = grade(assignment, build_submission(assignment, {target: source}))
-    assert target_points(result) == full_marks(result)
+    result = grade(assignment, build_submission(assignment, cells))
+    assert target_points(result) == full_marks(result), [t for t in result["tests"] if t["status"] != "passed"]
 
 
-@pytest.mark.parametrize("assignment,target,source", list(_params("mutants")))
-def test_mutant_loses_exactly_its_own_points(assignment, target, source, grade, tmp_path):
+@pytest.mark.parametrize("assignment,cells", list(_params("mutants")))
+def test_mutant_loses_exactly_its_own_points(assignment, cells, grade, tmp_path):
     _hand_in(assignment, tmp_path)
-    result = grade(assignment, build_submission(assignment, {target: source}))
+    result = grade(assignment, build_submission(assignment, cells))
     assert not result["grader_log"], result["grader_log"]
     expected = full_marks(result)
-    expected[target] = 0.0
+    expected.update({target: 0.0 for target in cells})
     assert target_points(result) == expected
     failing = [t for t in result["tests"] if t["status"] != "passed"]
-    assert failing and all(t["target"] == target for t in failing)
+    assert {t["target"] for t in failing} == set(cells)  # each mutant fails its own checks, nothing else fails
     for test in failing:  # a student can act on the message
         assert test["message"] and "internal error" not in test["message"]
 
 
-@pytest.mark.parametrize("assignment,target,source", list(_params("variants")))
-def test_right_answer_written_differently_gets_full_marks(assignment, target, source, grade, tmp_path):
+@pytest.mark.parametrize("assignment,cells", list(_params("variants")))
+def test_right_answer_written_differently_gets_full_marks(assignment, cells, grade, tmp_path):
     _hand_in(assignment, tmp_path)
-    result = grade(assignment, build_submission(assignment, {target: source}))
+    result = grade(assignment, build_submission(assignment, cells))
     assert target_points(result) == full_marks(result), [t for t in result["tests"] if t["status"] != "passed"]
 
 

@@ -25,6 +25,8 @@ FROM_SCRATCH_FILE = "convnet_from_scratch.keras"
 WITH_AUGMENTATION_FILE = "convnet_with_augmentation.keras"
 HANDED_IN_TARGETS = {"train_convnet_from_scratch", "train_convnet_with_augmentation"}  # see FILE_MUTANTS
 
+GRADE_TOGETHER = True  # Keras in the sandbox: about 5 s a grading (tests/test_mutants.py)
+
 BASE = {}
 
 BASE["make_subset"] = '''

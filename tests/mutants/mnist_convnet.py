@@ -24,6 +24,8 @@ ASSIGNMENT = "03_mnist_convnet"
 ARTIFACT = "mnist_convnet.keras"
 HANDED_IN_TARGETS = {"train_mnist_convnet"}  # graded from ARTIFACT: see FILE_MUTANTS
 
+GRADE_TOGETHER = True  # Keras in the sandbox: about 5 s a grading (tests/test_mutants.py)
+
 BASE = {}
 
 BASE["preprocess_images"] = '''

@@ -1,0 +1,39 @@
+"""The test run's layout does what conftest.py says: with `--dist loadgroup`, the modules that
+share the demo course run in one worker, so it is built once (pytest 9.2 with pytest-xdist 3.8
+silently ignored every group: pytest-xdist issue #1386)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+PROBE = '''
+def test_{name}():
+    import os, time
+    time.sleep(0.05)
+    with open(os.path.join(os.environ["PROBE_DIR"], "{group}"), "a") as handle:
+        handle.write(f"{{os.getpid()}}\\n")
+'''
+
+
+def _module(names, group):
+    return "\n".join(PROBE.format(name=name, group=group) for name in names)
+
+
+def test_loadgroup_keeps_the_demo_course_modules_on_one_worker(tmp_path):
+    project = tmp_path / "project"
+    (project / "tests").mkdir(parents=True)
+    shutil.copy(REPO / "conftest.py", project / "conftest.py")
+    for module in ("test_demo", "test_demo_mnist", "test_demo_dogs_vs_cats"):
+        (project / "tests" / f"{module}.py").write_text(_module([f"{module}_{i}" for i in range(4)], "demo"))
+    (project / "tests" / "test_mutants.py").write_text(_module([f"mutant_{i}" for i in range(12)], "spread"))
+    run = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
+                          "tests"], cwd=project, capture_output=True, text=True, timeout=120,
+                         env={**os.environ, "PROBE_DIR": str(tmp_path)})
+    assert run.returncode == 0, run.stdout + run.stderr
+    demo_workers = set((tmp_path / "demo").read_text().split())
+    assert len(demo_workers) == 1, f"the demo-course modules ran in {len(demo_workers)} workers"
+    assert len(set((tmp_path / "spread").read_text().split())) == 2, "test_mutants.py is spread over both workers"
