@@ -30,10 +30,10 @@ def test_loadgroup_keeps_the_demo_course_modules_on_one_worker(tmp_path):
     for module in ("test_demo", "test_demo_mnist", "test_demo_dogs_vs_cats"):
         (project / "tests" / f"{module}.py").write_text(_module([f"{module}_{i}" for i in range(4)], "demo"))
     (project / "tests" / "test_mutants.py").write_text(_module([f"mutant_{i}" for i in range(12)], "spread"))
+    # (how xdist shares test_mutants.py out depends on timing; only the groups are guaranteed)
     run = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
                           "tests"], cwd=project, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PROBE_DIR": str(tmp_path)})
     assert run.returncode == 0, run.stdout + run.stderr
     demo_workers = set((tmp_path / "demo").read_text().split())
     assert len(demo_workers) == 1, f"the demo-course modules ran in {len(demo_workers)} workers"
-    assert len(set((tmp_path / "spread").read_text().split())) == 2, "test_mutants.py is spread over both workers"
