@@ -84,3 +84,37 @@ def mutant_factory(bases: dict[str, str]):
     def make(target: str, name: str, old: str = "", new: str = "", replacement: str = "") -> Mutant:
         return Mutant(target, name, old, new, replacement, bases.get(target, ""))
     return make
+
+
+def cached_model_file(assignment_id: str, kind: str, key: str, make, seed: int):
+    """A model file handed in by the tests and the demo class, made once per data profile.
+
+    ``make(reference, path)`` writes the file, with the source notebook's solutions as
+    ``reference``; ``key`` (a hash of the recipe and of whatever the file depends on) names the
+    file, so a changed recipe makes a new one. Cached under
+    COURSE_DATA_DIR/demo-models/<assignment>/<profile>/<kind>-<key>.keras; parallel test workers
+    make each file once (a lock per kind, so a recipe may use another kind's file).
+    """
+    import fcntl
+    import os
+
+    from cnn_course.data import data_dir, data_profile
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    folder = data_dir() / "demo-models" / assignment_id / data_profile()
+    path = folder / f"{kind}-{key}.keras"
+    if path.exists():
+        return path
+    (folder / kind).mkdir(parents=True, exist_ok=True)
+    with open(folder / kind / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not path.exists():
+            import keras
+
+            from .grading import load_reference
+            keras.utils.set_random_seed(seed)
+            partial = folder / f".{path.name}.partial.keras"
+            partial.unlink(missing_ok=True)
+            make(load_reference(assignment_id), partial)
+            os.replace(partial, path)
+    return path

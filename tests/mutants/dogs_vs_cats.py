@@ -13,12 +13,11 @@ import contextlib
 import hashlib
 import inspect
 import io
-import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.submissions import mutant_factory
+from autograder.submissions import cached_model_file, mutant_factory
 
 ASSIGNMENT = "04_small_data_convnets"
 FROM_SCRATCH_FILE = "convnet_from_scratch.keras"
@@ -427,36 +426,9 @@ def _cache_key(kind: str) -> str:
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
-@contextlib.contextmanager
-def _locked(folder: Path):
-    import fcntl
-    folder.mkdir(parents=True, exist_ok=True)
-    with open(folder / ".lock", "w") as handle:  # pytest-xdist workers make each file once
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
 def model_file(kind: str) -> Path:
     """The cached file for ``kind`` (a key of MODEL_RECIPES), made on first use."""
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cnn_course.data import data_dir, data_profile
-    folder = data_dir() / "demo-models" / ASSIGNMENT / data_profile()
-    path = folder / f"{kind}-{_cache_key(kind)}.keras"
-    if path.exists():
-        return path
-    with _locked(folder / kind):
-        if not path.exists():
-            import keras
-            from autograder.grading import load_reference
-            keras.utils.set_random_seed(SEED)
-            partial = folder / f".{path.name}.partial.keras"
-            partial.unlink(missing_ok=True)
-            MODEL_RECIPES[kind](load_reference(ASSIGNMENT), partial)
-            os.replace(partial, path)
-    return path
+    return cached_model_file(ASSIGNMENT, kind, _cache_key(kind), MODEL_RECIPES[kind], SEED)
 
 
 def handed_in(folder) -> None:
