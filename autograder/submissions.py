@@ -97,6 +97,7 @@ def cached_model_file(assignment_id: str, kind: str, key: str, make, seed: int):
     """
     import fcntl
     import os
+    import warnings
 
     from cnn_course.data import data_dir, data_profile
 
@@ -115,6 +116,9 @@ def cached_model_file(assignment_id: str, kind: str, key: str, make, seed: int):
             keras.utils.set_random_seed(seed)
             partial = folder / f".{path.name}.partial.keras"
             partial.unlink(missing_ok=True)
-            make(load_reference(assignment_id), partial)
+            print(f"Making {assignment_id}'s {kind!r} model file (once; cached as {path})", flush=True)
+            with warnings.catch_warnings():  # fit() on a tf.data dataset warns that shuffle does nothing
+                warnings.filterwarnings("ignore", message=r"`shuffle=True` was passed")
+                make(load_reference(assignment_id), partial)
             os.replace(partial, path)
     return path
