@@ -30,6 +30,11 @@ def full_marks(result) -> dict:
     return {target: info["max_points"] for target, info in result["targets"].items()}
 
 
+def failure_messages(result, target) -> str:
+    """The messages of a target's checks that did not pass, joined."""
+    return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
+
+
 @pytest.fixture(scope="session")
 def demo_course(tmp_path_factory):
     """`make demo` for every assignment, run once: release, collect, grading, autograde, feedback,

@@ -8,7 +8,7 @@ import re
 import pytest
 
 from autograder.sandbox.launcher import available_isolation
-from conftest import demo_results, full_marks, target_points
+from conftest import demo_results, failure_messages, full_marks, target_points
 
 ASSIGNMENT = "01_convolution_by_hand"
 
@@ -16,10 +16,6 @@ ASSIGNMENT = "01_convolution_by_hand"
 @pytest.fixture(scope="module")
 def results_01(demo_course):
     return demo_results(demo_course, ASSIGNMENT)
-
-
-def _messages(result, target):
-    return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
 
 
 def test_complete_and_correct_gets_full_marks(results_01):
@@ -30,27 +26,27 @@ def test_typical_mistakes_lose_exactly_their_functions(results_01):
     points = target_points(results_01["brook"])
     wrong = {"conv2d", "avg_pool2d", "flatten", "conv2d_fast", "conv2d_multiply_adds"}
     assert {t for t, p in points.items() if p == 0} == wrong
-    assert "vectorised" in _messages(results_01["brook"], "conv2d_fast") or \
-        "loops over them" in _messages(results_01["brook"], "conv2d_fast")
+    assert "vectorised" in failure_messages(results_01["brook"], "conv2d_fast") or \
+        "loops over them" in failure_messages(results_01["brook"], "conv2d_fast")
 
 
 def test_never_started_gets_zero_with_a_clear_message(results_01):
     result = results_01["drew"]
     assert result["score"] == 0
-    assert "NotImplementedError" in _messages(result, "conv2d")
+    assert "NotImplementedError" in failure_messages(result, "conv2d")
 
 
 def test_attacks_cost_only_the_attacking_functions(results_01):
     result = results_01["casey"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"relu", "avg_pool2d"}
-    assert "scipy.signal.correlate2d" in _messages(result, "correlate2d")
-    assert "expected shape" in _messages(result, "conv2d")  # the lying array arrives as plain data
-    assert "exited" in _messages(result, "max_pool2d")
-    assert "time limit" in _messages(result, "flatten")
-    assert "SystemExit" in _messages(result, "conv2d_fast")
+    assert "scipy.signal.correlate2d" in failure_messages(result, "correlate2d")
+    assert "expected shape" in failure_messages(result, "conv2d")  # the lying array arrives as plain data
+    assert "exited" in failure_messages(result, "max_pool2d")
+    assert "time limit" in failure_messages(result, "flatten")
+    assert "SystemExit" in failure_messages(result, "conv2d_fast")
     if available_isolation() != "none":
-        assert "could not find the instructor's files" in _messages(result, "conv2d_multiply_adds")
+        assert "could not find the instructor's files" in failure_messages(result, "conv2d_multiply_adds")
     assert "output truncated" in result["student_output"]["stdout"]
 
 
@@ -78,25 +74,25 @@ def test_02_typical_mistakes_lose_exactly_their_functions(results_02):
     points = target_points(result)
     wrong = {"conv_output_length", "pool_output_length", "conv2d_param_count", "corrected_same_table"}
     assert {t for t, p in points.items() if p == 0} == wrong
-    assert "padding='same'" in _messages(result, "conv_output_length")  # the label names the case
-    assert "expected 257162, got 93322" in _messages(result, "corrected_same_table")
+    assert "padding='same'" in failure_messages(result, "conv_output_length")  # the label names the case
+    assert "expected 257162, got 93322" in failure_messages(result, "corrected_same_table")
 
 
 def test_02_never_started_gets_zero_with_a_clear_message(results_02):
     result = results_02["drew"]
     assert result["score"] == 0
-    assert "NotImplementedError" in _messages(result, "summarize_stack")
+    assert "NotImplementedError" in failure_messages(result, "summarize_stack")
 
 
 def test_02_attacks_cost_only_the_attacking_functions(results_02):
     result = results_02["casey"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"dense_param_count", "corrected_same_table"}
-    assert "uses keras.layers.Conv1D" in _messages(result, "conv_output_length")
-    assert "exited" in _messages(result, "pool_output_length")
-    assert "time limit" in _messages(result, "conv2d_param_count")
+    assert "uses keras.layers.Conv1D" in failure_messages(result, "conv_output_length")
+    assert "exited" in failure_messages(result, "pool_output_length")
+    assert "time limit" in failure_messages(result, "conv2d_param_count")
     # the tuples whose == always says yes arrive as plain data, and the patched helpers stayed in the sandbox
-    assert "expected output shape (26, 26, 32)" in _messages(result, "summarize_stack")
+    assert "expected output shape (26, 26, 32)" in failure_messages(result, "summarize_stack")
     assert not result["grader_log"], result["grader_log"]
 
 

@@ -4,7 +4,7 @@ with the other assignments', by the demo_course fixture in conftest.py)."""
 import pytest
 
 from autograder.demo import demo_class
-from conftest import demo_results, full_marks, target_points
+from conftest import demo_results, failure_messages, full_marks, target_points
 
 ASSIGNMENT = "03_mnist_convnet"
 
@@ -12,10 +12,6 @@ ASSIGNMENT = "03_mnist_convnet"
 @pytest.fixture(scope="module")
 def results(demo_course):
     return demo_results(demo_course, ASSIGNMENT)
-
-
-def _messages(result, target):
-    return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
 
 
 def test_complete_and_correct_gets_full_marks(results):
@@ -32,11 +28,11 @@ def test_typical_mistakes_lose_exactly_their_targets(results):
     wrong = {"preprocess_images", "build_mnist_convnet_functional", "train_mnist_convnet"}
     assert {t for t, p in points.items() if p == 0} == wrong
     assert result["score"] == 6
-    assert "expected 1, got 255" in _messages(result, "preprocess_images")
+    assert "expected 1, got 255" in failure_messages(result, "preprocess_images")
     assert "Conv2D, MaxPooling2D, Conv2D, MaxPooling2D, Conv2D, Flatten, Dense;" in \
-        _messages(result, "build_mnist_convnet_functional")
+        failure_messages(result, "build_mnist_convnet_functional")
     # trained on raw pixels: many right guesses, but with a probability near 0.1
-    assert "prepared differently" in _messages(result, "train_mnist_convnet")
+    assert "prepared differently" in failure_messages(result, "train_mnist_convnet")
 
 
 def test_attacks_cost_only_the_attacking_functions(results):
@@ -44,18 +40,18 @@ def test_attacks_cost_only_the_attacking_functions(results):
     assert not result["grader_log"], result["grader_log"]
     points = target_points(result)
     assert {t for t, p in points.items() if p > 0} == {"preprocess_images"}
-    assert "expected a keras.Model, got dict" in _messages(result, "build_mnist_convnet")
-    assert "exited" in _messages(result, "build_mnist_convnet_functional")
-    assert "time limit" in _messages(result, "build_convnet_without_pooling")
-    assert "Lambda" in _messages(result, "train_mnist_convnet")  # safe mode, in the sandbox
+    assert "expected a keras.Model, got dict" in failure_messages(result, "build_mnist_convnet")
+    assert "exited" in failure_messages(result, "build_mnist_convnet_functional")
+    assert "time limit" in failure_messages(result, "build_convnet_without_pooling")
+    assert "Lambda" in failure_messages(result, "train_mnist_convnet")  # safe mode, in the sandbox
 
 
-def test_never_started_gets_zero_with_clear_messages(results):
+def test_never_started_gets_zero_with_clearfailure_messages(results):
     result = results["drew"]
     assert result["score"] == 0
-    assert "NotImplementedError" in _messages(result, "build_mnist_convnet")
-    assert "mnist_convnet.keras is missing from your submission" in _messages(result, "train_mnist_convnet")
-    assert "model.save(\"mnist_convnet.keras\")" in _messages(result, "train_mnist_convnet")
+    assert "NotImplementedError" in failure_messages(result, "build_mnist_convnet")
+    assert "mnist_convnet.keras is missing from your submission" in failure_messages(result, "train_mnist_convnet")
+    assert "model.save(\"mnist_convnet.keras\")" in failure_messages(result, "train_mnist_convnet")
 
 
 @pytest.mark.parametrize("student", ["ada", "brook", "casey"])
