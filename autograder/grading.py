@@ -99,7 +99,9 @@ class _Collector:
 
     @pytest.fixture(scope="session")
     def student(self):
-        return harness.StudentProxy(self.session, self.submission.assignment.forbidden_reason)
+        proxy = harness.StudentProxy(self.session, self.submission.assignment.forbidden_reason)
+        yield proxy
+        proxy.close()
 
     @pytest.fixture(scope="session")
     def reference(self):

@@ -80,6 +80,7 @@ class StudentProxy:
         self.forbidden_reason = forbidden_reason
         self.given_up: dict[str, CallOutcome] = {}
         self.crashes: dict[str, int] = {}
+        self._clean_session: StudentSession | None = None
 
     def outcome(self, function: str, *args, **kwargs) -> CallOutcome:
         if function in self.given_up:
@@ -112,6 +113,26 @@ class StudentProxy:
             return outcome.value
         status, message = self.explain(what, outcome)
         raise StudentFailure(status, message)
+
+    def inspect_handed_in(self, inspector: str, name: str, *args, what: str = "your saved model", **kwargs):
+        """Run an inspector on the handed-in file ``name`` (its first argument) in a sandbox worker
+        of its own that runs none of the student's cells, so that the student's code cannot change
+        what the file predicts: the result depends on the file alone. Call ``artifact`` first for a
+        clear message when the file is missing."""
+        if self._clean_session is None:
+            self._clean_session = StudentSession([], self.session.config)
+        outcome = self._clean_session.call(None, self._clean_session.artifact_path(name), *args,
+                                           then=inspector, **kwargs)
+        if outcome.status == "ok":
+            return outcome.value
+        status, message = self.explain(what, outcome)
+        raise StudentFailure(status, message)
+
+    def close(self) -> None:
+        """Stop the worker that ``inspect_handed_in`` started, if any."""
+        if self._clean_session is not None:
+            self._clean_session.close()
+            self._clean_session = None
 
     def artifact(self, name: str, how_to_make: str = "") -> str:
         """The in-sandbox path of a file handed in with the notebook; fails clearly if missing."""

@@ -7,6 +7,7 @@ grading, one per target, to keep the suite fast; the correct files are graded in
 tests/test_mutants.py (test_reference_gets_full_marks).
 """
 
+import ast
 import importlib.util
 import shutil
 from pathlib import Path
@@ -14,6 +15,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from autograder.assignments import load_assignment
 from autograder.submissions import build_submission
 from conftest import full_marks, target_points
 
@@ -85,3 +87,17 @@ def test_each_file_mistake_loses_exactly_its_targets_points(mistakes, tmp_path, 
         messages = " ".join(t["message"] for t in failing)
         assert text in messages, (name, messages)
         assert "internal error" not in messages
+
+
+@pytest.mark.parametrize("target,name", [("train_convnet_from_scratch", "LIMITS_FROM_SCRATCH"),
+                                         ("train_convnet_with_augmentation", "LIMITS_WITH_AUGMENTATION")])
+def test_the_notebook_shows_the_limits_the_grader_uses(target, name):
+    """The check cell states (floor, ceiling) per profile; assignment.toml is what the grader applies."""
+    assignment = load_assignment(catalogue.ASSIGNMENT)
+    cell = next(c for c in assignment.source().cells
+                if c.get("metadata", {}).get("nbgrader", {}).get("grade_id") == f"check_{target}")
+    statement = next(node for node in ast.parse(cell.source).body
+                     if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == name)
+    expected = {profile: (values[target], values[f"{target}_max_test_loss"])
+                for profile, values in assignment.floors.items()}
+    assert ast.literal_eval(statement.value) == expected

@@ -83,3 +83,16 @@ def test_the_notebook_shows_the_floors_the_grader_uses():
     shown = ast.literal_eval(statement.value)
     settings = tomllib.loads((assignment.checks_dir / "assignment.toml").read_text())
     assert shown == settings["floors"] == assignment.floors
+
+
+def test_the_students_code_cannot_change_what_a_handed_in_file_predicts(tmp_path):
+    """The file is loaded and run in a sandbox worker that runs none of the student's cells: a cell
+    that replaces keras.Model.predict in the student's worker changes nothing about the file's score."""
+    patched = CATALOGUE.BASE["preprocess_images"] + (
+        "\n\nkeras.Model.predict = lambda self, x, **kwargs: np.full((len(x), 10), 0.1, dtype=np.float32)\n")
+    notebook = tmp_path / "mnist_convnet.ipynb"
+    nbformat.write(build_submission(ASSIGNMENT, {"preprocess_images": patched}), notebook)
+    shutil.copy(CATALOGUE.model_file("trained"), tmp_path / CATALOGUE.ARTIFACT)
+    result = grade_submission(ASSIGNMENT, notebook)
+    assert target_points(result)[TARGET] == full_marks(result)[TARGET], \
+        [t for t in result["tests"] if t["target"] == TARGET and t["status"] != "passed"]

@@ -49,9 +49,9 @@ def predictions(student, reference):
     images, labels = _test_set()
     prepared = reference.preprocess_images(images)
     try:
-        path = student.artifact(ARTIFACT, HOW_TO_MAKE)
-        probabilities = student.inspect("predict_saved_model", path, prepared, what=f"Loading {ARTIFACT}",
-                                        timeout=PREDICT_SECONDS)
+        student.artifact(ARTIFACT, HOW_TO_MAKE)
+        probabilities = student.inspect_handed_in("predict_saved_model", ARTIFACT, prepared,
+                                                  what=f"Loading {ARTIFACT}", timeout=PREDICT_SECONDS)
     except StudentFailure as failure:
         return None, labels, _clearer(failure)
     return probabilities, labels, None

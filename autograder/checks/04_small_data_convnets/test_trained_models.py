@@ -8,8 +8,10 @@ the way the notebook reads it (image_dataset_from_directory, 180x180). Only the 
 only the predicted probabilities come back. The labels stay here, where the accuracy is computed
 and compared with the floors of assignment.toml (the ``floors`` fixture picks the profile).
 
-Predictions depend only on the file and the images, so they are kept per file content for the
-life of the grading process (a class, a test run): the same file is never predicted twice.
+The predictions come from a sandbox worker that runs none of the student's cells
+(``inspect_handed_in``), so they depend only on the file and the images; they are kept per file
+content for the life of the grading process (a class, a test run): the same file is never
+predicted twice.
 """
 
 import contextlib
@@ -76,13 +78,13 @@ def _predictions(student, target, first=False):
     name, how_to_make = HANDED_IN[target]
     if name not in _SEEN:
         try:
-            path = student.artifact(name, how_to_make)
+            student.artifact(name, how_to_make)
             images, labels, key = _test_set()
             local = next(p for p in student.session.config.artifacts if p.name == name)
             digest = (hashlib.sha256(local.read_bytes()).hexdigest(), key)
             if digest not in _PREDICTIONS:
-                chunks = [student.inspect("predict_saved_model_batches", path, images[start:start + CHUNK],
-                                          what=f"Loading {name} and predicting", timeout=PREDICT_SECONDS)
+                chunks = [student.inspect_handed_in("predict_saved_model_batches", name, images[start:start + CHUNK],
+                                                    what=f"Loading {name} and predicting", timeout=PREDICT_SECONDS)
                           for start in range(0, len(images), CHUNK)]
                 shapes = {tuple(np.shape(chunk)[1:]) for chunk in chunks}
                 if len(shapes) != 1:
