@@ -4,6 +4,7 @@ import io
 import json
 import pickle
 import struct
+import zipfile
 
 import numpy as np
 import pytest
@@ -57,3 +58,54 @@ def test_malformed_frames_are_refused():
         protocol.read_frame(_frame({"value": {"__weird__": 1}}, b""))
     with pytest.raises(EOFError):
         protocol.read_frame(io.BytesIO(b"\x00\x00"))
+
+
+def _npz(compression, **arrays) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=compression) as archive:
+        for name, array in arrays.items():
+            with archive.open(f"{name}.npy", "w") as stream:
+                np.lib.format.write_array(stream, array, allow_pickle=False)
+    return buffer.getvalue()
+
+
+def test_a_compressed_payload_is_refused_before_anything_is_inflated():
+    """A zip bomb: 40 kB of deflated zeros that NumPy would inflate to 400 MB in the grader."""
+    bomb = _npz(zipfile.ZIP_DEFLATED, a0=np.zeros(50_000_000, dtype=np.float64))
+    assert len(bomb) < 1_000_000
+    with pytest.raises(protocol.ProtocolError, match="compressed"):
+        protocol.read_frame(_frame({"value": {"__array__": 0}}, bomb))
+
+
+def test_an_array_header_that_declares_more_than_was_sent_is_refused():
+    """NumPy allocates what an .npy header declares before reading: a 100-byte array that says
+    it is (10**9,) float64 must be refused, not allocated."""
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(header, {"descr": "<f8", "fortran_order": False,
+                                                  "shape": (10**9,)})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("a0.npy", b"\x93NUMPY\x01\x00" + header.getvalue()[8:] + bytes(32))
+    with pytest.raises(protocol.ProtocolError, match="declares more data"):
+        protocol.read_frame(_frame({"value": {"__array__": 0}}, buffer.getvalue()))
+
+
+def test_an_object_array_header_is_refused_before_numpy_reads_it():
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    archive_bytes = io.BytesIO()
+    with zipfile.ZipFile(archive_bytes, "w", compression=zipfile.ZIP_STORED) as archive:
+        archive.writestr("a0.npy", buffer.getvalue())
+    with pytest.raises(protocol.ProtocolError, match="unaccepted type"):
+        protocol.read_frame(_frame({"value": {"__array__": 0}}, archive_bytes.getvalue()))
+
+
+def test_a_deeply_nested_header_is_the_senders_error_not_a_crash():
+    nested = b"[" * 200_000 + b"]" * 200_000
+    with pytest.raises(protocol.ProtocolError, match="nested too deeply"):
+        protocol.read_frame(io.BytesIO(struct.pack(">IQ", len(nested), 0) + nested))
+    with pytest.raises(protocol.ProtocolError, match="nested too deeply"):
+        nested_value = 1
+        for _ in range(40):
+            nested_value = [nested_value]
+        protocol.read_frame(_frame({"value": nested_value}, b""))

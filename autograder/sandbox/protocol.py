@@ -7,6 +7,11 @@ Values are JSON scalars, strings, lists and string-keyed dicts, plus arrays writ
 ``{"__array__": i}`` (entry ``a<i>`` of the npz payload). Nothing is ever pickled: the
 npz is read with ``allow_pickle=False`` and only numeric and boolean dtypes are accepted.
 
+The trusted side reads frames from untrusted code, so reading is bounded: a frame's sizes
+are checked before it is read, the npz must be stored uncompressed (nothing is ever
+inflated: its declared sizes are checked against what arrived before NumPy reads it), and
+JSON nested too deeply is refused, not a crash of the reader.
+
 This module is copied into the sandbox next to the worker, so it uses only the standard
 library and NumPy.
 """
@@ -17,12 +22,14 @@ import io
 import json
 import math
 import struct
+import zipfile
 
 import numpy as np
 
 MAX_HEADER_BYTES = 1 << 20
 MAX_PAYLOAD_BYTES = 512 << 20
 MAX_NESTING = 16
+MAX_ARRAYS = 4096
 ACCEPTED_DTYPE_KINDS = "biuf"  # bool, int, unsigned, float
 
 _PREFIX = struct.Struct(">IQ")
@@ -94,9 +101,47 @@ def _pack_arrays(arrays: list) -> bytes:
     return buffer.getvalue()
 
 
+def _check_stored_archive(payload: bytes) -> None:
+    """Refuse a payload that would make NumPy inflate or allocate more than was sent."""
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(payload))
+    except (zipfile.BadZipFile, ValueError, OSError, EOFError):
+        raise ProtocolError("unreadable array payload (not a zip archive)") from None
+    with archive:
+        members = archive.infolist()
+        if len(members) > MAX_ARRAYS:
+            raise ProtocolError(f"more than {MAX_ARRAYS} arrays in one answer")
+        declared = 0
+        for member in members:
+            if member.compress_type != zipfile.ZIP_STORED or member.file_size != member.compress_size:
+                raise ProtocolError("compressed array payload refused (arrays travel uncompressed)")
+            declared += member.file_size
+            if declared > len(payload):
+                raise ProtocolError("array payload declares more data than it holds")
+            _check_array_header(archive, member)
+
+
+def _check_array_header(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    """NumPy allocates what an .npy header declares before reading the data: check it first."""
+    try:
+        with archive.open(member) as stream:
+            version = np.lib.format.read_magic(stream)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, _, dtype = read_header(stream)
+            header_bytes = stream.tell()
+    except Exception:  # NumPy raises several kinds on a malformed header
+        raise ProtocolError(f"unreadable array header in {member.filename!r}") from None
+    if dtype.kind not in ACCEPTED_DTYPE_KINDS or dtype.hasobject:
+        raise ProtocolError(f"array {member.filename!r} has an unaccepted type")
+    if math.prod(shape) * dtype.itemsize > member.file_size - header_bytes:
+        raise ProtocolError(f"array {member.filename!r} declares more data than it holds")
+
+
 def _unpack_arrays(payload: bytes) -> dict:
     if not payload:
         return {}
+    _check_stored_archive(payload)
     try:
         with np.load(io.BytesIO(payload), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
@@ -139,8 +184,12 @@ def read_frame(stream) -> tuple[dict, object]:
         header = json.loads(_read_exactly(stream, head_len))
     except (UnicodeDecodeError, json.JSONDecodeError):
         raise ProtocolError("malformed header") from None
+    except RecursionError:
+        raise ProtocolError("header nested too deeply") from None
     if not isinstance(header, dict):
         raise ProtocolError("malformed header")
     arrays = _unpack_arrays(_read_exactly(stream, payload_len))
     value = decode_value(header.pop("value"), arrays) if "value" in header else None
+    if getattr(stream, "expired", lambda: False)():  # decoding counts against the call's deadline too
+        raise TimeoutError
     return header, value

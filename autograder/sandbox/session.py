@@ -33,6 +33,9 @@ class _Deadline:
             raise TimeoutError
         return os.read(self.fd, min(size, 1 << 20))
 
+    def expired(self) -> bool:
+        return time.monotonic() > self.deadline
+
 
 @dataclass
 class CallOutcome:
