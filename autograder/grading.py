@@ -26,10 +26,11 @@ import pytest
 from cnn_course.checks import CheckFailed
 
 from . import harness
-from .assignments import Assignment, load_assignment
+from .assignments import REPO_ROOT, Assignment, load_assignment
 from .notebooks import cells_to_run, grade_id, is_grader_setup, is_solution_code, read_notebook
 from .sandbox.launcher import SandboxConfig, available_isolation
 from .sandbox.session import StudentSession
+from .secret import case_seed, course_secret, secret_path, submission_digest
 from .static_checks import forbidden_uses
 
 GRADER_VERSION = "1.0"
@@ -82,7 +83,6 @@ def handed_in_artifacts(assignment: Assignment, notebook_path: Path) -> list[Pat
 
 
 def sandbox_config(assignment: Assignment, hidden: list[Path], artifacts: list[Path] = ()) -> SandboxConfig:
-    from .assignments import REPO_ROOT
     secret = [REPO_ROOT / name for name in ("solutions", "autograder", "tests", ".git")]
     return SandboxConfig(hidden_paths=secret + list(hidden), limits=assignment.limits,
                          artifacts=list(artifacts))
@@ -238,16 +238,26 @@ def target_summary(tests: list[dict], assignment: Assignment) -> dict:
     return summary
 
 
-def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list[Path] = ()) -> dict:
+def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list[Path] = (),
+                     course_root: Path | None = None) -> dict:
+    """``course_root`` holds the course secret (default: the repository, the default course)."""
     submission = prepare(assignment_id, notebook_path)
     assignment = submission.assignment
-    config = sandbox_config(assignment, list(hidden_paths), handed_in_artifacts(assignment, notebook_path))
-    with StudentSession(submission.cells, config, assignment.forbidden_modules) as session:
-        collector = run_hidden_checks(submission, session)
-        stdout, stderr = session.output()
-        isolation = session.isolation or available_isolation()
-        isolation_note = session.isolation_note
-        cell_reports = {cid: r.__dict__ for cid, r in session.cell_reports.items()}
+    course_root = Path(course_root or REPO_ROOT)
+    secret = course_secret(course_root)
+    artifacts = handed_in_artifacts(assignment, notebook_path)
+    config = sandbox_config(assignment, [*hidden_paths, secret_path(course_root)], artifacts)
+    harness.begin_grading(secret, case_seed(secret, submission_digest(submission.cells, artifacts)))
+    try:
+        with StudentSession(submission.cells, config, assignment.forbidden_modules) as session:
+            collector = run_hidden_checks(submission, session)
+            stdout, stderr = session.output()
+            isolation = session.isolation or available_isolation()
+            isolation_note = session.isolation_note
+            cell_reports = {cid: r.__dict__ for cid, r in session.cell_reports.items()}
+            sandbox_log = list(session.events)
+    finally:
+        harness.end_grading()
     tests = apply_points(submission, collector.results)
     targets = target_summary(tests, assignment)
     for test in tests:
@@ -268,6 +278,7 @@ def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list
         "isolation_note": isolation_note,
         "environment": environment(isolation),
         "grader_log": collector.internal_errors,
+        "sandbox_log": sandbox_log,  # for the TA: crashes, signals and limits the grader saw
     }
 
 

@@ -17,13 +17,46 @@ the instructor's functions from the source notebook, run here, in the trusted pr
 from __future__ import annotations
 
 import threading
+import zlib
+
+import numpy as np
 
 from cnn_course.checks import CheckFailed, compare_arrays, compare_exact
 
 from .sandbox.session import CallOutcome, StudentSession
 
 _notes = threading.local()
+_grading = threading.local()
 _process_caches: dict[str, dict] = {}
+
+
+def begin_grading(secret: bytes, case_seed: int) -> None:
+    """Called by the grader before the hidden checks of one submission are imported."""
+    _grading.secret, _grading.case_seed = secret, case_seed
+
+
+def end_grading() -> None:
+    _grading.secret = _grading.case_seed = None
+
+
+def hidden_rng(label: str) -> np.random.Generator:
+    """The random generator for a check module's hidden inputs: drawn per submission from the
+    course secret and the submission's own digest, so one student's cases say nothing about
+    another's, and re-grading the same submission gives the same cases. ``label`` keeps the
+    streams of different modules apart. Keep the *shapes* of cases fixed and draw their values
+    from this generator, so that every mistake in the catalogue is caught whatever the draw."""
+    seed = getattr(_grading, "case_seed", None)
+    if seed is None:
+        raise RuntimeError("hidden_rng() is only available while a submission is being graded")
+    return np.random.default_rng([seed, zlib.crc32(label.encode())])
+
+
+def course_secret() -> bytes:
+    """The course secret of the grading in progress (for grader-held test images)."""
+    secret = getattr(_grading, "secret", None)
+    if secret is None:
+        raise RuntimeError("course_secret() is only available while a submission is being graded")
+    return secret
 
 
 def process_cache(name: str) -> dict:
@@ -105,6 +138,21 @@ class StudentProxy:
         if outcome.status == "ok":
             return None if outcome.returned_none else outcome.value
         raise StudentFailure(*self.explain(function, outcome))
+
+    def cpu_seconds(self, function: str, *args, repeat: int = 3, **kwargs) -> float:
+        """CPU time of one call of the student's ``function``, as the kernel counts it for the
+        sandbox (never as the student's process reports it): the fewest of ``repeat`` runs, less
+        the fewest of a call that only receives the same arguments."""
+        def fewest(name, then=None):
+            seconds = []
+            for _ in range(repeat):
+                outcome = self.session.call(name, *args, then=then, **kwargs)
+                if outcome.status != "ok" or outcome.cpu_seconds is None:
+                    raise StudentFailure(*self.explain(function, outcome)) if outcome.status != "ok" else \
+                        RuntimeError("this machine cannot measure the sandbox's CPU time")
+                seconds.append(outcome.cpu_seconds)
+            return min(seconds)
+        return max(0.0, fewest(function) - fewest(None, then="receive_only"))
 
     def inspect(self, inspector: str, *args, what: str = "your saved model", **kwargs):
         """Run an inspector alone in the sandbox (e.g. predict with a handed-in model file)."""

@@ -82,7 +82,8 @@ def grade_notebook(notebook, assignment_id: str, student_id: str, course_root: P
             nbformat.write(notebook, copy)
             for handed in handed_in:  # next to the copy, where the grader looks for them
                 shutil.copy(handed, Path(scratch) / handed.name)
-            result = grade_submission(assignment_id, copy, hidden_paths=[course_root.resolve()])
+            result = grade_submission(assignment_id, copy, hidden_paths=[course_root.resolve()],
+                                      course_root=course_root)
         result["submission"] = f"{student_id}/{assignment_id}"
         result["submission_sha256"] = digest
         save_result(path, result)

@@ -8,6 +8,7 @@ next start, so one broken cell cannot take the other functions with it.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import select
 import signal
@@ -18,6 +19,16 @@ from . import protocol
 from .launcher import ISOLATION_NOTES, SandboxConfig, SandboxProcess
 
 MAX_STARTS = 12
+# Text from the student's process (exception messages, tracebacks) reaches feedback, so it is cut
+# here, on the trusted side, whatever length the worker sent: feedback is no channel out.
+MAX_STUDENT_MESSAGE = 300
+MAX_STUDENT_TRACEBACK = 500
+
+
+def _cut(text: str, limit: int, keep_end: bool = False) -> str:
+    if len(text) <= limit:
+        return text
+    return ("[...] " + text[-limit:]) if keep_end else (text[:limit] + " [...]")
 
 
 class _Deadline:
@@ -46,8 +57,7 @@ class CallOutcome:
     traceback: str = ""
     error_type: str = ""
     library: str = ""
-    line_events: int | None = None
-    tracing_intact: bool | None = None
+    cpu_seconds: float | None = None  # measured outside the sandbox (its cgroup), not reported by it
     modified_arguments: list = field(default_factory=list)
     returned_none: bool = False
     while_inspecting: bool = False
@@ -66,7 +76,9 @@ class StudentSession:
     def __init__(self, cells: list[dict], config: SandboxConfig | None = None,
                  forbidden_modules: tuple[str, ...] = ()):
         self.cells = cells
-        self.config = config or SandboxConfig()
+        # The forbidden libraries are removed from the sandbox's file system (the launcher) and
+        # stubbed in the worker, so that using one fails with a message that names it.
+        self.config = dataclasses.replace(config or SandboxConfig(), forbidden_modules=tuple(forbidden_modules))
         self.forbidden_modules = list(forbidden_modules)
         self.process: SandboxProcess | None = None
         self.cell_reports: dict[str, CellReport] = {}
@@ -76,6 +88,7 @@ class StudentSession:
         self.isolation = None
         self._stdout: list[str] = []
         self._stderr: list[str] = []
+        self.events: list[str] = []  # what the grader saw of crashes and limits, for the TA's log
 
     # -- lifecycle -------------------------------------------------------------------
     def __enter__(self):
@@ -137,15 +150,16 @@ class StudentSession:
             except (EOFError, protocol.ProtocolError):
                 if current is None:
                     raise
-                raise _CellKilledWorker(current, "crashed", _exit_message(self.process)) from None
+                raise _CellKilledWorker(current, "crashed", self._exit_message(f"running cell {current}")) from None
             event = header.get("event")
             if event == "cell_started":
                 current = str(header.get("cell"))
             elif event == "cell_finished":
                 self.cell_reports[current] = CellReport(
                     current, str(header.get("status")),
-                    message=str(header.get("message") or header.get("library") or ""),
-                    traceback=str(header.get("traceback") or ""), seconds=header.get("seconds"))
+                    message=_cut(str(header.get("message") or header.get("library") or ""), MAX_STUDENT_MESSAGE),
+                    traceback=_cut(str(header.get("traceback") or ""), MAX_STUDENT_TRACEBACK, keep_end=True),
+                    seconds=header.get("seconds"))
                 current = None
             elif event == "ready":
                 self.defined = {str(n) for n in header.get("defined", [])}
@@ -162,7 +176,7 @@ class StudentSession:
             self._start()
         return str(self.process.artifacts / name)
 
-    def call(self, function: str | None, *args, count_lines: bool = False, timeout: float | None = None,
+    def call(self, function: str | None, *args, timeout: float | None = None,
              then: str | None = None, then_args: tuple = (), **kwargs) -> CallOutcome:
         if self.process is None or not self.process.alive():
             if self.process is not None:
@@ -170,21 +184,68 @@ class StudentSession:
             self._start()
         seconds = timeout or self.config.limits.wall_seconds_per_call
         try:
+            cpu_before = self.process.cpu_seconds()
             protocol.write_frame(self.process.requests,
-                                 {"op": "call", "function": function, "count_lines": count_lines, "then": then},
+                                 {"op": "call", "function": function, "then": then},
                                  [list(args), kwargs, list(then_args)])
             header, value = protocol.read_frame(_Deadline(self.process.responses, seconds))
+            cpu_after = self.process.cpu_seconds()
         except TimeoutError:
             self._stop()
+            self.events.append(f"sandbox: no answer within {seconds:g} s while calling {function or then}; stopped")
             return CallOutcome("timeout", message=f"no answer within {seconds:g} s")
         except (EOFError, BrokenPipeError, ConnectionError):
-            message = _exit_message(self.process)
+            message = self._exit_message(f"calling {function or then}")
             self._stop()
             return CallOutcome("crashed", message=message)
         except protocol.ProtocolError as error:
             self._stop()
             return CallOutcome("protocol", message=str(error))
-        return _outcome(header, value)
+        outcome = _outcome(header, value)
+        if cpu_before is not None and cpu_after is not None:
+            outcome.cpu_seconds = cpu_after - cpu_before
+        return outcome
+
+    def _exit_message(self, doing: str) -> str:
+        """What the grader saw when the worker died: its exit, and the limits it ran into."""
+        process = self.process
+        if process is None:
+            return "the process running your code stopped"
+        try:
+            process.process.wait(timeout=5)
+        except Exception:
+            pass
+        code = process.process.returncode
+        if code is None:
+            return "the process running your code closed its connection to the grader"
+        if process.isolation != "none" and code > 128:
+            code = -(code - 128)  # the namespace's shell reports a signal as 128 + its number
+        evidence = []
+        hits = process.task_limit_hits()
+        if hits:
+            evidence.append(f"it tried {hits} time(s) to start a process or thread beyond its limit of "
+                            f"{self.config.limits.processes}")
+        cpu = process.cpu_seconds()
+        if cpu is not None and cpu >= 0.95 * self.config.limits.cpu_seconds:
+            evidence.append(f"it used {cpu:.0f} s of CPU time, its limit being {self.config.limits.cpu_seconds} s")
+        if code < 0:
+            try:
+                name = signal.Signals(-code).name
+            except ValueError:
+                name = f"signal {-code}"
+            message = f"the process running your code was killed by {name} (signal {-code})"
+            if evidence:
+                message += ": " + "; ".join(evidence)
+            elif name in ("SIGKILL", "SIGSEGV", "SIGBUS"):
+                message += "; the usual cause is the memory limit"
+            elif name == "SIGABRT":
+                message += "; a library aborted (TensorFlow does when it cannot start its threads or allocate memory)"
+        else:
+            message = f"the process running your code exited with status {code} (did it call exit() or os._exit()?)"
+            if evidence:
+                message += "; " + "; ".join(evidence)
+        self.events.append(f"sandbox ({process.isolation}, uid {process.uid}): {message}, while {doing}")
+        return message
 
     # -- reporting -------------------------------------------------------------------
     @property
@@ -205,30 +266,8 @@ class _CellKilledWorker(Exception):
         self.cell, self.status, self.message = cell, status, message
 
 
-def _exit_message(process: SandboxProcess | None) -> str:
-    if process is None:
-        return "the process running your code stopped"
-    try:
-        process.process.wait(timeout=5)
-    except Exception:
-        pass
-    code = process.process.returncode
-    if code is None:
-        return "the process running your code closed its connection to the grader"
-    if process.isolation != "none" and code > 128:
-        code = -(code - 128)  # the namespace's shell reports a signal as 128 + its number
-    if code < 0:
-        try:
-            name = signal.Signals(-code).name
-        except ValueError:
-            name = f"signal {-code}"
-        return (f"the process running your code was killed by {name} (signal {-code}); the usual causes are "
-                "the CPU-time or memory limit")
-    return f"the process running your code exited with status {code} (did it call exit() or os._exit()?)"
-
-
 _FIELDS = {"seconds": (int, float), "message": str, "traceback": str, "error_type": str,
-           "library": str, "line_events": int, "tracing_intact": bool, "returned_none": bool,
+           "library": str, "returned_none": bool,
            "while_inspecting": bool}
 
 
@@ -241,6 +280,10 @@ def _outcome(header: dict, value) -> CallOutcome:
         item = header.get(name)
         if isinstance(item, kinds) and not (kinds is int and isinstance(item, bool)):
             setattr(outcome, name, item)
+    outcome.message = _cut(outcome.message, MAX_STUDENT_MESSAGE)
+    outcome.traceback = _cut(outcome.traceback, MAX_STUDENT_TRACEBACK, keep_end=True)
+    outcome.error_type = _cut(outcome.error_type, 80)
+    outcome.library = _cut(outcome.library, 120)
     modified = header.get("modified_arguments")
     if isinstance(modified, list) and all(isinstance(i, int) for i in modified):
         outcome.modified_arguments = modified

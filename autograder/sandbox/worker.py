@@ -101,20 +101,6 @@ def _error_header(error: BaseException) -> dict:
             "message": message[-MAX_TRACEBACK_CHARS:], "traceback": _student_traceback(error)}
 
 
-class _LineCounter:
-    """Counts executed lines of student code, to tell loops from vectorised code."""
-
-    def __init__(self):
-        self.count = 0
-
-    def __call__(self, frame, event, arg):
-        if not frame.f_code.co_filename.startswith("<cell"):
-            return None
-        if event == "line":
-            self.count += 1
-        return self
-
-
 def _fingerprint(values) -> list:
     return [hash((a.shape, a.dtype.str, a.tobytes())) if isinstance(a, np.ndarray) else None
             for a in values]
@@ -165,17 +151,12 @@ class Worker:
         if function is None or not callable(function):
             self.send({"status": "missing", "function": name})
             return
+        # Self-reported, like everything this process says: it only serves the advice that a
+        # function changed its inputs; the grader decides nothing else on it.
         before = _fingerprint(args) + _fingerprint(kwargs.values())
-        counter = _LineCounter() if request.get("count_lines") else None
         started = time.perf_counter()
         try:
-            if counter:
-                sys.settrace(counter)
-            try:
-                result = function(*args, **kwargs)
-            finally:
-                tracer = sys.gettrace()
-                sys.settrace(None)
+            result = function(*args, **kwargs)
         except BaseException as error:
             self.send(_error_header(error))
             return
@@ -191,9 +172,6 @@ class Worker:
         after = _fingerprint(args) + _fingerprint(kwargs.values())
         header = {"status": "ok", "seconds": seconds,
                   "modified_arguments": [i for i, (a, b) in enumerate(zip(before, after)) if a != b]}
-        if counter:
-            header["line_events"] = counter.count
-            header["tracing_intact"] = tracer is counter
         if result is None:
             header["returned_none"] = True
         try:

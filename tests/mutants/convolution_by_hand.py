@@ -175,6 +175,15 @@ MUTANTS = [
     Mutant("conv2d_fast", "correct values but loops over output positions",
            replacement=BASE["conv2d"].replace("_pair", "_pair_fast").replace("_same_padding", "_same_padding_fast")
            .replace("def conv2d(", "def conv2d_fast(")),
+    Mutant("conv2d_fast", "loops over output positions, batch and channels vectorised",
+           '    out = np.einsum("nhwcij,ijcf->nhwf", windows, kernel.astype(float))\n',
+           '    out = np.zeros(windows.shape[:3] + (kernel.shape[3],))\n'
+           '    for i in range(windows.shape[1]):\n'
+           '        for j in range(windows.shape[2]):\n'
+           '            out[:, i, j] = np.einsum("ncij,ijcf->nf", windows[:, i, j], kernel.astype(float))\n'),
+    Mutant("conv2d_fast", "loops over the images of the batch",
+           '    out = np.einsum("nhwcij,ijcf->nhwf", windows, kernel.astype(float))\n',
+           '    out = np.stack([np.einsum("hwcij,ijcf->hwf", image, kernel.astype(float)) for image in windows])\n'),
     Mutant("conv2d_fast", "flips the kernel", "    kh, kw = kernel.shape[:2]\n",
            "    kernel = kernel[::-1, ::-1]\n    kh, kw = kernel.shape[:2]\n"),
     Mutant("conv2d_fast", "'same' puts the extra row and column at the top/left",

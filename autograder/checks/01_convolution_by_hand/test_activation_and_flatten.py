@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 
-from autograder.harness import expect, expect_array
+from autograder.harness import expect, expect_array, hidden_rng
 
-rng = np.random.default_rng(404)
+rng = hidden_rng("activation_and_flatten")
 
 RELU_CASES = {
     "4-D float batch": rng.normal(size=(2, 5, 4, 3)),

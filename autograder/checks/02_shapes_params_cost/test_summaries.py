@@ -3,8 +3,10 @@ count, compared with what Keras reports for the same stack.
 
 The expected rows come from Keras itself, built here in the grader's process: the lectures'
 networks (VGG16 from keras.applications, with weights=None), stacks that single out one rule each,
-and 30 random stacks drawn with a fixed seed. Keras is imported only when these checks run, and its
-answers are kept for the rest of the process.
+and 30 random stacks drawn for each submission (``hidden_rng``: from the course secret and the
+submission's digest, so they differ between students and stay the same on a re-grading). Keras is
+imported only when these checks run; its answers for the fixed cases are kept for the rest of the
+process, those for one submission's random stacks for that grading.
 """
 
 import math
@@ -13,12 +15,12 @@ import os
 import numpy as np
 import pytest
 
-from autograder.harness import expect, process_cache
+from autograder.harness import expect, hidden_rng, process_cache
 
 RANDOM_STACKS = 30
-RANDOM_SEED = 2023
 # case -> (input_shape, layers, expected rows); filled on first use, kept across gradings
 _KERAS_ROWS: dict = process_cache("02_shapes_params_cost/keras_rows")
+_THIS_SUBMISSION: dict = {}  # this module is imported afresh for every grading
 
 
 def _keras():
@@ -232,12 +234,14 @@ def _vgg16_rows():
 
 def expected_case(case):
     """(input_shape, layers, Keras's rows) for a named case or ('random', i); computed once."""
-    if case not in _KERAS_ROWS:
-        if isinstance(case, tuple) and case[0] == "random":
-            rng = np.random.default_rng(RANDOM_SEED)
+    if isinstance(case, tuple) and case[0] == "random":
+        if case not in _THIS_SUBMISSION:
+            rng = hidden_rng("random stacks")
             for i in range(RANDOM_STACKS):
-                _KERAS_ROWS[("random", i)] = _random_stack(rng)
-        elif case == "VGG16's convolutional base at 150x150 with Flatten, Dense(256), Dense(1)":
+                _THIS_SUBMISSION[("random", i)] = _random_stack(rng)
+        return _THIS_SUBMISSION[case]
+    if case not in _KERAS_ROWS:
+        if case == "VGG16's convolutional base at 150x150 with Flatten, Dense(256), Dense(1)":
             shape, layers = LECTURE_CASES[case]
             _KERAS_ROWS[case] = (shape, layers, _vgg16_rows())
         else:
@@ -331,5 +335,5 @@ def test_rules(case, student):
 @pytest.mark.parametrize("index", range(RANDOM_STACKS))
 def test_random_stack(index, student):
     shape, layers, _ = expected_case(("random", index))
-    _check(("random", index), f"random stack {index + 1} of {RANDOM_STACKS} (seed {RANDOM_SEED}): "
+    _check(("random", index), f"random stack {index + 1} of {RANDOM_STACKS}: "
                               f"{describe_stack(shape, layers)}, compared with Keras", student)
