@@ -510,12 +510,16 @@ def test_standin_images_are_deterministic():
 def test_shipped_manifest_lists_the_course_files(monkeypatch):
     shipped = Path(data.__file__).resolve().parent.parent / "datasets" / "manifest.json"
     monkeypatch.setattr(data, "MANIFEST_PATH", shipped)
-    assert data.dataset_names() == ["mnist", "dogs_vs_cats", "vgg16_notop"]
-    mnist, cats, vgg = (data.dataset_info(name) for name in data.dataset_names())
+    assert data.dataset_names() == ["mnist", "dogs_vs_cats", "vgg16_notop", "qmnist_test_images", "qmnist_test_labels"]
+    mnist, cats, vgg, qmnist_images, qmnist_labels = (data.dataset_info(name) for name in data.dataset_names())
     assert (mnist.size, mnist.algorithm, mnist.checksum[:8]) == (11_490_434, "sha256", "731c5ac6")
     assert (cats.size, cats.algorithm, cats.checksum[:8]) == (824_887_076, "sha256", "b7974bd0")
     assert (vgg.size, vgg.algorithm, vgg.checksum) == (58_889_256, "md5", "6d6bbae143d832006294945121d1f1fc")
-    assert all(info.licence and info.citation and info.url.startswith("https://") for info in (mnist, cats, vgg))
+    # the grader's held-out digits (autograder/holdout.py; tests/test_holdout.py checks the entries' sources)
+    assert (qmnist_images.size, qmnist_images.algorithm) == (9_742_279, "md5")
+    assert (qmnist_labels.size, qmnist_labels.algorithm) == (526_800, "sha256")
+    entries = (mnist, cats, vgg, qmnist_images, qmnist_labels)
+    assert all(info.licence and info.citation and info.url.startswith("https://") for info in entries)
 
 
 def test_cli_fetch_all_verify_and_info(server, use_manifest, capsys):
