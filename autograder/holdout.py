@@ -65,6 +65,7 @@ SCALE_RANGE = (0.9, 1.1)
 MAX_SHIFT_PIXELS = 1.0  # 2 px costs the lecture network on the box-centred stand-ins 0.15-0.2 of accuracy
 MAX_STROKE_CHANGE = 0.4  # weight of a 3x3 grey dilation (thicker) or erosion (thinner)
 MIN_MEAN_CHANGE = 4.0  # mean absolute pixel change (0..255) from the source digit, else redrawn
+_MAX_ATTEMPTS = 1000  # per digit; about 1 draw in 25 is redrawn
 
 _cache: dict[tuple, tuple[np.ndarray, np.ndarray, str]] = {}
 _cache_lock = threading.Lock()
@@ -79,7 +80,7 @@ def mnist_holdout(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
     Full profile: 10,000 lost MNIST test digits from QMNIST. Embedded profile: 600 distorted
     stand-in test digits. Raises ``DataUnavailable`` when a QMNIST file cannot be obtained.
     """
-    return _cached("mnist", secret, _full_digits if data.data_profile() == "full" else _embedded_digits)
+    return _cached("mnist", secret, {"full": _full_digits, "embedded": _embedded_digits})
 
 
 def cats_vs_dogs_holdout(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
@@ -90,7 +91,7 @@ def cats_vs_dogs_holdout(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
     photos per class that are not in the lecture subsets. Embedded profile: 100 new stand-in
     drawings per class. Raises ``DataUnavailable`` when the archive cannot be obtained.
     """
-    return _cached("cats_vs_dogs", secret, _full_pets if data.data_profile() == "full" else _embedded_pets)
+    return _cached("cats_vs_dogs", secret, {"full": _full_pets, "embedded": _embedded_pets})
 
 
 def clear_cache() -> None:
@@ -116,13 +117,13 @@ def _seed(purpose: bytes, secret: bytes) -> int:
     return int.from_bytes(hashlib.sha256(purpose + secret).digest(), "big")
 
 
-def _cached(kind: str, secret, make) -> tuple[np.ndarray, np.ndarray, str]:
+def _cached(kind: str, secret, makers) -> tuple[np.ndarray, np.ndarray, str]:
     secret = _checked_secret(secret)
     profile = data.data_profile()
     key = (kind, profile, str(data.data_dir()), hashlib.sha256(secret).hexdigest())
     with _cache_lock:  # one grading thread makes a set, the others wait for it
         if key not in _cache:
-            images, labels, description = make(secret)
+            images, labels, description = makers[profile](secret)
             for array in (images, labels):
                 array.setflags(write=False)  # shared by every student graded in this process
             _cache[key] = (images, labels, description)
@@ -159,11 +160,13 @@ def _embedded_digits(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
 def _new_digit(source: np.ndarray, rng, public: set[bytes], ndimage) -> np.ndarray:
     """A randomly distorted copy of ``source`` (28x28, 0..255): clear of the frame's edge,
     visibly changed, and equal to no public digit (otherwise it is drawn again)."""
-    while True:
+    for _ in range(_MAX_ATTEMPTS):
         image = _distort(source, rng, ndimage)
         on_the_edge = image[[0, -1], :].any() or image[:, [0, -1]].any()  # MNIST leaves a margin
         if not on_the_edge and np.abs(image - source).mean() >= MIN_MEAN_CHANGE and image.tobytes() not in public:
             return image
+    raise RuntimeError(f"no acceptable distortion of a digit in {_MAX_ATTEMPTS} attempts: "
+                       "check the distortion settings")
 
 
 def _distort(source: np.ndarray, rng, ndimage) -> np.ndarray:
@@ -229,7 +232,8 @@ def read_idx(path) -> np.ndarray:
         with opener(path, "rb") as stream:
             raw = stream.read()
     except (OSError, EOFError) as error:
-        raise data.DataError(f"{path.name} cannot be read as {'gzipped ' if opener is gzip.open else ''}IDX: {error}") from error
+        kind = "gzipped IDX" if opener is gzip.open else "IDX"
+        raise data.DataError(f"{path.name} cannot be read as {kind}: {error}") from error
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES or raw[3] == 0:
         raise data.DataError(f"{path.name} is not an IDX file (magic {raw[:4].hex() or 'missing'})")
     dtype, ndim = np.dtype(_IDX_TYPES[raw[2]]), raw[3]
