@@ -103,6 +103,9 @@ class StudentFailure(Exception):
         self.message = message
 
 
+CLEAN_WORKER_SECONDS = 120.0
+
+
 class StudentProxy:
     # After a hang, or repeated crashes, a function's remaining checks fail at once:
     # waiting out every case would cost minutes and change nothing.
@@ -114,6 +117,7 @@ class StudentProxy:
         self.given_up: dict[str, CallOutcome] = {}
         self.crashes: dict[str, int] = {}
         self._clean_session: StudentSession | None = None
+        self._saved: dict = {}
 
     def outcome(self, function: str, *args, **kwargs) -> CallOutcome:
         if function in self.given_up:
@@ -139,24 +143,53 @@ class StudentProxy:
             return None if outcome.returned_none else outcome.value
         raise StudentFailure(*self.explain(function, outcome))
 
-    def cpu_seconds(self, function: str, *args, repeat: int = 3, **kwargs) -> float:
+    def cpu_seconds(self, function: str, calls: list[tuple]) -> float:
         """CPU time of one call of the student's ``function``, as the kernel counts it for the
-        sandbox (never as the student's process reports it): the fewest of ``repeat`` runs, less
-        the fewest of a call that only receives the same arguments."""
-        def fewest(name, then=None):
-            seconds = []
-            for _ in range(repeat):
-                outcome = self.session.call(name, *args, then=then, **kwargs)
-                if outcome.status != "ok" or outcome.cpu_seconds is None:
-                    raise StudentFailure(*self.explain(function, outcome)) if outcome.status != "ok" else \
-                        RuntimeError("this machine cannot measure the sandbox's CPU time")
-                seconds.append(outcome.cpu_seconds)
-            return min(seconds)
-        return max(0.0, fewest(function) - fewest(None, then="receive_only"))
+        sandbox (never as the student's process reports it): the fewest over ``calls`` (argument
+        tuples; give each different values of the same shape, so that a cache cannot make a
+        repetition free), less the fewest of a call that only receives the same arguments."""
+        def timed(name, args, then=None):
+            outcome = self.session.call(name, *args, then=then)
+            if outcome.status != "ok":
+                raise StudentFailure(*self.explain(function, outcome))
+            if outcome.cpu_seconds is None:
+                raise RuntimeError("this machine cannot measure the sandbox's CPU time")
+            return outcome.cpu_seconds
+        spent = min(timed(function, args) for args in calls)
+        overhead = min(timed(None, args, then="receive_only") for args in calls)
+        return max(0.0, spent - overhead)
 
     def inspect(self, inspector: str, *args, what: str = "your saved model", **kwargs):
         """Run an inspector alone in the sandbox (e.g. predict with a handed-in model file)."""
         outcome = self.session.call(None, *args, then=inspector, **kwargs)
+        if outcome.status == "ok":
+            return outcome.value
+        status, message = self.explain(what, outcome)
+        raise StudentFailure(status, message)
+
+    def describe(self, function: str, *args, inspector: str = "keras_model_description", inspector_args: tuple = ()):
+        """Call the student's ``function`` (a builder); the Keras object it returns is saved as a
+        ``.keras`` file in the student's worker, and described (``inspector``, with ``inspector_args``)
+        in a clean worker that runs none of the student's cells, after loading the file in safe mode.
+        The student's code cannot touch the describer. One build per builder and arguments."""
+        key = (function, repr(args))
+        if key not in self._saved:
+            try:
+                self._saved[key] = self.call(function, *args, then="keras_file_bytes")
+            except StudentFailure as failure:
+                self._saved[key] = failure
+        if isinstance(self._saved[key], StudentFailure):
+            raise self._saved[key]
+        return self._in_clean_worker(("from_keras_file", self._saved[key], inspector, *inspector_args),
+                                     what=f"the model {function}() returned")
+
+    def _in_clean_worker(self, call: tuple, what: str, timeout: float | None = None):
+        if self._clean_session is None:
+            self._clean_session = StudentSession([], self.session.config)
+        inspector, *args = call
+        # The clean worker imports Keras on its first call: allow for that, whatever the per-call limit.
+        limit = max(timeout or 0.0, self.session.config.limits.wall_seconds_per_call, CLEAN_WORKER_SECONDS)
+        outcome = self._clean_session.call(None, *args, then=inspector, timeout=limit)
         if outcome.status == "ok":
             return outcome.value
         status, message = self.explain(what, outcome)
@@ -175,6 +208,39 @@ class StudentProxy:
             return outcome.value
         status, message = self.explain(what, outcome)
         raise StudentFailure(status, message)
+
+    def predict_handed_in(self, name: str, images: np.ndarray, *, chunk: int, timeout: float,
+                          singles: int = 8, what: str = "") -> tuple[np.ndarray, float]:
+        """Predict ``images`` with the handed-in file ``name`` in the clean worker, in an order the
+        student cannot know (a permutation drawn per submission: batches mix the classes), then put
+        the predictions back in the images' order. Also predict ``singles`` images one at a time and
+        return the largest difference from their batch predictions: a model whose answer for an
+        image depends on the other images of its batch shows a large one."""
+        order = hidden_rng(f"prediction order {name}").permutation(len(images))
+        what = what or f"Loading {name} and predicting"
+        chunks = [self.inspect_handed_in("predict_saved_model_batches", name, images[order[start:start + chunk]],
+                                         what=what, timeout=timeout)
+                  for start in range(0, len(images), chunk)]
+        shapes = {tuple(np.shape(c)[1:]) for c in chunks}
+        if len(shapes) != 1:
+            raise StudentFailure("error", f"{name} predicted arrays of different shapes {sorted(shapes)}.")
+        shuffled = np.concatenate([np.asarray(c, dtype=np.float64) for c in chunks])
+        if len(shuffled) != len(images):
+            raise StudentFailure("error", f"{name} predicted {len(shuffled)} rows for {len(images)} images.")
+        predictions = np.empty_like(shuffled)
+        predictions[order] = shuffled
+        difference = 0.0
+        for index in order[:singles]:
+            alone = np.asarray(self.inspect_handed_in("predict_saved_model_batches", name, images[index:index + 1],
+                                                      what=what, timeout=timeout), dtype=np.float64)
+            if alone.shape[1:] != predictions.shape[1:]:
+                return predictions, float("inf")
+            difference = max(difference, float(np.max(np.abs(alone[0] - predictions[index]))))
+        return predictions, difference
+
+    def handed_in_layers(self, name: str, what: str = "") -> list:
+        """The layers of the handed-in file ``name``, described in the clean worker."""
+        return self.inspect_handed_in("saved_model_layers", name, what=what or f"Loading {name}", timeout=120.0)
 
     def close(self) -> None:
         """Stop the worker that ``inspect_handed_in`` started, if any."""
@@ -221,5 +287,24 @@ class StudentProxy:
         return "error", f"{function} answered in a way the grader cannot read ({outcome.message})."
 
 
+def first_layer_difference(got: list, expected: list) -> str | None:
+    """Where two layer stacks (``describe_layer_stack``) first differ in type, output shape or number
+    of parameters, in words; None when they agree."""
+    def text(layer):
+        shape = layer.get("output_shape")
+        shape = f", output {tuple(shape[1:])}" if shape else ""
+        return f"{layer['type']}{shape}, {layer['params']:,} parameters"
+
+    for index, (mine, theirs) in enumerate(zip(got, expected)):
+        if (mine["type"], mine.get("output_shape"), mine["params"]) != \
+                (theirs["type"], theirs.get("output_shape"), theirs["params"]):
+            return f"layer {index + 1} is {text(mine)}; expected {text(theirs)}"
+    if len(got) > len(expected):
+        return f"{len(got)} layers instead of {len(expected)}: {text(got[len(expected)])} is not expected"
+    if len(got) < len(expected):
+        return f"{len(got)} layers instead of {len(expected)}: {text(expected[len(got)])} is missing"
+    return None
+
+
 __all__ = ["CheckFailed", "StudentFailure", "StudentProxy", "expect", "expect_array", "expect_exact",
-           "take_notes"]
+           "first_layer_difference", "hidden_rng", "take_notes"]

@@ -248,21 +248,89 @@ def keras_model_description(model) -> dict:
 _loaded_models: dict = {}
 
 
-def predict_saved_model_batches(path: str, images, batch_size: int = 32) -> np.ndarray:
-    """Like ``predict_saved_model`` (safe mode, inside the sandbox), keeping the loaded model
-    between calls so that a large test set can be sent in several pieces."""
+def _stamp(path: str) -> tuple:
     import os
+    return (path, os.path.getsize(path), os.path.getmtime(path))
 
+
+def _load_saved(path: str):
     import keras
 
-    stamp = (path, os.path.getsize(path), os.path.getmtime(path))
+    stamp = _stamp(path)
     if stamp not in _loaded_models:
         _loaded_models.clear()
         _loaded_models[stamp] = keras.saving.load_model(path, compile=False, safe_mode=True)
-    model = _loaded_models[stamp]
+    return _loaded_models[stamp]
+
+
+def predict_saved_model_batches(path: str, images, batch_size: int = 32) -> np.ndarray:
+    """Like ``predict_saved_model`` (safe mode, inside the sandbox), keeping the loaded model
+    between calls so that a large test set can be sent in several pieces."""
+    model = _load_saved(path)
     images = np.asarray(images, dtype=np.float32)
     return np.asarray(model.predict(images, batch_size=batch_size, verbose=0), dtype=np.float32)
 
 
+def saved_model_layers(path: str) -> list:
+    """The layers a handed-in ``.keras`` file runs (``describe_layer_stack``), loaded in safe mode."""
+    _load_saved(path)
+    return describe_layer_stack(_loaded_models[_stamp(path)])
+
+
+MAX_KERAS_FILE_BYTES = 256 << 20
+
+
+def keras_file_bytes(model) -> np.ndarray:
+    """In the student's worker: save what a student function returned (a Keras model or layer) as a
+    ``.keras`` file and return its bytes. The grader describes it in another worker, one that never
+    ran the student's code (``from_keras_file``), so nothing the student's code did to this process
+    can change the description."""
+    import os
+    import tempfile
+
+    import keras
+
+    if not isinstance(model, keras.layers.Layer):
+        raise TypeError(f"expected a Keras model or layer, got {type(model).__name__}")
+    if not isinstance(model, keras.Model):
+        model = keras.Sequential([model])
+    folder = tempfile.mkdtemp(prefix="saved-")
+    path = os.path.join(folder, "returned.keras")
+    model.save(path)
+    if os.path.getsize(path) > MAX_KERAS_FILE_BYTES:
+        raise ValueError(f"the saved model is larger than {MAX_KERAS_FILE_BYTES >> 20} MB")
+    with open(path, "rb") as handle:
+        data = np.frombuffer(handle.read(), dtype=np.uint8)
+    os.remove(path)
+    return data
+
+
+_from_files: dict = {}
+
+
+def from_keras_file(data, inspector: str, *args):
+    """In a clean worker: load the bytes of a ``.keras`` file (safe mode: no Python code) and apply
+    ``inspector`` to the model, with ``args``. The loaded model is kept for the next inspector."""
+    import hashlib
+    import os
+    import tempfile
+
+    import keras
+
+    data = np.asarray(data, dtype=np.uint8)
+    digest = hashlib.sha256(data.tobytes()).hexdigest()
+    if digest not in _from_files:
+        path = os.path.join(tempfile.mkdtemp(prefix="described-"), "model.keras")
+        with open(path, "wb") as handle:
+            handle.write(data.tobytes())
+        _from_files.clear()
+        _from_files[digest] = keras.saving.load_model(path, safe_mode=True)
+    if inspector not in ("keras_model_summary", "keras_model_description", "describe_layer_stack", "apply_layer",
+                         "predict_with"):
+        raise ValueError(f"unknown inspector {inspector!r}")
+    return INSPECTORS[inspector](_from_files[digest], *args)
+
+
 INSPECTORS.update({f.__name__: f for f in (write_file_tree, list_file_tree, describe_layer_stack,
-                                           keras_model_description, predict_saved_model_batches)})
+                                           keras_model_description, predict_saved_model_batches,
+                                           keras_file_bytes, from_keras_file, saved_model_layers)})

@@ -1,9 +1,10 @@
 """Hidden checks for the three model builders: build_mnist_convnet (Sequential),
 build_mnist_convnet_functional and build_convnet_without_pooling.
 
-The student's model never leaves the sandbox: ``keras_model_summary`` describes it there (layer
-types, output shapes, parameter counts, activations, compile settings) and only that description
-comes back. The instructor's model is built and described here, in the grader's process, once per
+The student's model is saved as a ``.keras`` file in the student's worker and described
+(``keras_model_summary``: layer types, output shapes, parameter counts, activations, compile
+settings) in another sandbox worker that never ran the student's code, so the student's code cannot
+change the description; only that description comes back. The instructor's model is built and described here, in the grader's process, once per
 process (``process_cache``). Layers are compared after two harmless normalisations: a Functional
 model's InputLayer is left out (a Sequential model does not list it), and an activation written as
 its own layer right after a layer without one (``Dense(10)`` then ``Activation("softmax")``, or
@@ -54,7 +55,7 @@ def described(student):
     def describe(name):
         if name not in cache:
             try:
-                cache[name] = student.call(name, then="keras_model_summary")
+                cache[name] = student.describe(name, inspector="keras_model_summary")
             except StudentFailure as failure:
                 cache[name] = failure
         if isinstance(cache[name], StudentFailure):

@@ -1,37 +1,39 @@
 """Hidden checks for the trained model (target train_mnist_convnet), graded only from the file the
 student hands in, mnist_convnet.keras.
 
-The grader never trains and never opens the file in its own process. The sandbox loads it (Keras
-safe mode: a model carrying Python code, such as a Lambda layer, is refused) and predicts the test
-images of load_mnist() for the active data profile, prepared here by the instructor's
-preprocess_images. Only the images go in; only the predicted probabilities come back. The labels
-stay here, where accuracy and the mean probability of the true digit are computed and compared
-with the floors of assignment.toml (the ``floors`` fixture picks the profile).
+The grader never trains and never opens the file in its own process. A sandbox worker that runs
+none of the student's cells loads it (Keras safe mode: a model carrying Python code, such as a
+Lambda layer, is refused), describes its layers, which must be those of build_mnist_convnet (so a
+lookup table or a layer that mixes the images of a batch cannot pass), and predicts digits the
+student never had (autograder/holdout.py: embedded profile, distorted copies drawn from the course
+secret; full profile, QMNIST's 50,000 lost MNIST test digits), prepared here by the instructor's
+preprocess_images, in an order drawn per submission, and a few of them one at a time. Only the
+images go in; only the predicted probabilities come back. The labels stay here, where accuracy and
+the mean probability of the true digit are computed and compared with the floors of
+assignment.toml (the ``floors`` fixture picks the profile).
 """
 
 import numpy as np
 import pytest
 
-from autograder.harness import CheckFailed, StudentFailure, expect, process_cache
+from autograder.harness import (CheckFailed, StudentFailure, course_secret, expect, first_layer_difference,
+                                process_cache)
 
 ARTIFACT = "mnist_convnet.keras"
 HOW_TO_MAKE = (f"Section 5 of the notebook trains the network with train_mnist_convnet and saves it with "
                f"model.save(\"{ARTIFACT}\"); hand in {ARTIFACT} together with the notebook, in the same "
                "folder.")
-PREDICT_SECONDS = 180.0  # loading the model and predicting 10,000 images takes a few seconds
+PREDICT_SECONDS = 180.0  # loading the model and predicting 2,000 images takes a few seconds
+CHUNK = 2000
+SINGLE_TOLERANCE = 1e-4  # an image predicted alone and in a batch: float32 rounding only
 TARGET = pytest.mark.target("train_mnist_convnet")
-
-# (profile, data directory) -> (images, labels): the same for every submission, kept across gradings
-_TEST_SETS: dict = process_cache("03_mnist_convnet/test_sets")
+_REFERENCE_LAYERS = process_cache("03_mnist_convnet/reference_layers")
 
 
 def _test_set():
-    from cnn_course.data import data_dir, data_profile, load_mnist
-    key = (data_profile(), str(data_dir()))
-    if key not in _TEST_SETS:
-        _, (images, labels) = load_mnist()
-        _TEST_SETS[key] = (images, labels.astype(np.int64))
-    return _TEST_SETS[key]
+    from autograder.holdout import mnist_holdout
+    images, labels, description = mnist_holdout(course_secret())
+    return images, labels.astype(np.int64), description
 
 
 def _clearer(failure: StudentFailure) -> StudentFailure:
@@ -44,21 +46,66 @@ def _clearer(failure: StudentFailure) -> StudentFailure:
 
 
 @pytest.fixture(scope="module")
-def predictions(student, reference):
-    """(probabilities or None, labels, failure or None): one prediction run per submission."""
-    images, labels = _test_set()
-    prepared = reference.preprocess_images(images)
+def layers(student, reference):
+    """(the handed-in file's layers, the reference's) or the failure to load it."""
+    from autograder.sandbox.inspectors import describe_layer_stack
+    if "layers" not in _REFERENCE_LAYERS:
+        _REFERENCE_LAYERS["layers"] = describe_layer_stack(reference.build_mnist_convnet())
     try:
         student.artifact(ARTIFACT, HOW_TO_MAKE)
-        probabilities = student.inspect_handed_in("predict_saved_model", ARTIFACT, prepared,
-                                                  what=f"Loading {ARTIFACT}", timeout=PREDICT_SECONDS)
+        return student.handed_in_layers(ARTIFACT, what=f"Loading {ARTIFACT}"), _REFERENCE_LAYERS["layers"]
     except StudentFailure as failure:
-        return None, labels, _clearer(failure)
-    return probabilities, labels, None
+        return _clearer(failure), _REFERENCE_LAYERS["layers"]
+
+
+@pytest.fixture(scope="module")
+def predictions(student, reference, layers):
+    """(probabilities or None, labels, failure or None, single-image difference, description):
+    one prediction run per submission, and only for a file with the assignment's architecture."""
+    images, labels, description = _test_set()
+    got, expected = layers
+    if isinstance(got, StudentFailure):
+        return None, labels, got, None, description
+    if first_layer_difference(got, expected) is not None:
+        return None, labels, StudentFailure("error", f"{ARTIFACT} was not scored: its layers are not those of "
+                                                     "the network this assignment asks for (see the check of its "
+                                                     "architecture)."), None, description
+    prepared = reference.preprocess_images(images)
+    try:
+        probabilities, single = student.predict_handed_in(ARTIFACT, prepared, chunk=CHUNK, timeout=PREDICT_SECONDS,
+                                                          what=f"Loading {ARTIFACT}")
+    except StudentFailure as failure:
+        return None, labels, _clearer(failure), None, description
+    return probabilities, labels, None, single, description
+
+
+@TARGET
+def test_architecture_is_the_assignments(layers):
+    got, expected = layers
+    if isinstance(got, StudentFailure):
+        raise got
+    difference = first_layer_difference(got, expected)
+    types = " -> ".join(layer["type"] for layer in expected)
+    expect(difference is None,
+           f"{ARTIFACT} is not the network this assignment asks for: {difference}. Hand in the model that "
+           f"build_mnist_convnet builds ({types}), trained by train_mnist_convnet; it gets no points otherwise.",
+           f"{ARTIFACT} has the layers of build_mnist_convnet ({len(expected)} layers, same shapes and parameters)")
+
+
+@TARGET
+def test_an_image_alone_gets_the_same_answer(predictions):
+    probabilities, labels, failure, single, _ = predictions
+    if failure is not None:
+        raise failure
+    expect(single <= SINGLE_TOLERANCE,
+           f"{ARTIFACT} answers differently for an image predicted alone and the same image predicted with "
+           f"others (largest difference {single:.3g}, tolerance {SINGLE_TOLERANCE:g}): its answer for one "
+           "image depends on the other images of the batch.",
+           f"8 images predicted alone agree with their batch predictions (within {SINGLE_TOLERANCE:g})")
 
 
 def _usable(predictions):
-    probabilities, labels, failure = predictions
+    probabilities, labels, failure, _, _ = predictions
     if failure is not None:
         raise failure
     if not isinstance(probabilities, np.ndarray) or probabilities.shape != (len(labels), 10):
@@ -69,7 +116,7 @@ def _usable(predictions):
 
 @TARGET
 def test_one_row_of_ten_per_image(predictions):
-    probabilities, labels, failure = predictions
+    probabilities, labels, failure, _, description = predictions
     if failure is not None:
         raise failure
     shape = probabilities.shape if isinstance(probabilities, np.ndarray) else None
@@ -77,7 +124,7 @@ def test_one_row_of_ten_per_image(predictions):
            f"{ARTIFACT} predicted an array of shape {shape} for {len(labels)} test images of shape "
            f"(28, 28, 1); expected ({len(labels)}, 10): one probability per digit. Is the last layer "
            "Dense(10, activation=\"softmax\"), and did you save the whole trained model?",
-           f"{ARTIFACT} loads in safe mode and predicts ({len(labels)}, 10)")
+           f"{ARTIFACT} loads in safe mode and predicts ({len(labels)}, 10) for {description}")
 
 
 @TARGET

@@ -1,8 +1,9 @@
 """Hidden checks for make_augmentation: what the stage is made of, and what it does.
 
-The stage is described inside the sandbox (``describe_layer_stack``: the layers it runs, in
-order, nested models opened up) and run there on the grader's images (``apply_layer``) in
-inference mode and in training mode. Only descriptions and images come back.
+The stage is saved as a ``.keras`` file in the student's worker, then loaded (safe mode) in a
+sandbox worker that never ran the student's code, where it is described (``describe_layer_stack``:
+the layers it runs, in order, nested models opened up) and run on the grader's images
+(``apply_layer``) in inference mode and in training mode. Only descriptions and images come back.
 """
 
 import numpy as np
@@ -40,7 +41,7 @@ def _images(n=6):
 
 @pytest.fixture(scope="module")
 def layers_run(student):
-    return student.call("make_augmentation", then="describe_layer_stack")
+    return student.describe("make_augmentation", inspector="describe_layer_stack")
 
 
 @TARGET
@@ -89,7 +90,7 @@ def test_zoom_is_twenty_percent_keeping_the_aspect_ratio(layers_run):
 @TARGET
 def test_inference_mode_changes_nothing(student):
     images = _images()
-    got = student.call("make_augmentation", then="apply_layer", then_args=(images, False))
+    got = student.describe("make_augmentation", inspector="apply_layer", inspector_args=(images, False))
     expect_array("make_augmentation()(images, training=False) on 6 images of 180x180x3 (inference: nothing may "
                  "change)", got, images, rtol=0, atol=1e-3)
 
@@ -97,7 +98,7 @@ def test_inference_mode_changes_nothing(student):
 @TARGET
 def test_training_mode_changes_the_images_and_keeps_their_shape(student):
     images = _images()
-    got = student.call("make_augmentation", then="apply_layer", then_args=(images, True, 2024))
+    got = student.describe("make_augmentation", inspector="apply_layer", inspector_args=(images, True, 2024))
     shape = tuple(np.shape(got))
     expect_exact("make_augmentation()(images, training=True): output shape for 6 images of 180x180x3", shape,
                  images.shape)

@@ -1,8 +1,9 @@
 """Hidden checks for build_convnet_from_scratch and build_convnet_with_augmentation.
 
-Each model is described inside the sandbox (``keras_model_description``: compile settings and
-every layer it runs, nested models opened up) and compared here, layer by layer, with the
-instructor's model described the same way.
+Each model is saved as a ``.keras`` file in the student's worker and described
+(``keras_model_description``: compile settings and every layer it runs, nested models opened up) in
+a sandbox worker that never ran the student's code; the description is compared here, layer by
+layer, with the instructor's model described the same way.
 """
 
 import math
@@ -119,12 +120,12 @@ def _check_compile(builder, got):
 
 @pytest.fixture(scope="module")
 def scratch(student):
-    return student.call("build_convnet_from_scratch", then="keras_model_description")
+    return student.describe("build_convnet_from_scratch")
 
 
 @pytest.fixture(scope="module")
 def regularised(student):
-    return student.call("build_convnet_with_augmentation", then="keras_model_description")
+    return student.describe("build_convnet_with_augmentation")
 
 
 FROM_SCRATCH = pytest.mark.target("build_convnet_from_scratch")

@@ -1,27 +1,28 @@
 """Hidden checks for the two trained models (targets train_convnet_from_scratch and
 train_convnet_with_augmentation), graded only from the files handed in with the notebook.
 
-The grader never trains and never opens a handed-in file in its own process. The sandbox loads
-each file (Keras safe mode: a model carrying Python code, such as a Lambda layer, is refused)
-and predicts the test split of make_cats_vs_dogs_small() for the active data profile, read here
-the way the notebook reads it (image_dataset_from_directory, 180x180). Only the images go in;
-only the predicted probabilities come back. The labels stay here, where the accuracy is computed
-and compared with the floors of assignment.toml (the ``floors`` fixture picks the profile).
+The grader never trains and never opens a handed-in file in its own process. A sandbox worker that
+runs none of the student's cells loads each file (Keras safe mode: a model carrying Python code,
+such as a Lambda layer, is refused), describes its layers, which must be those of the matching
+build function (so a lookup table or a layer that mixes a batch's images cannot pass), and predicts
+images the student never had (autograder/holdout.py: embedded profile, stand-ins drawn from the
+course secret; full profile, PetImages photographs outside the lecture's subsets), read the way the
+notebook reads images (image_dataset_from_directory, 180x180), in an order drawn per submission, and
+a few of them one at a time. Only the images go in; only the predicted probabilities come back. The
+labels stay here, where the accuracy is computed and compared with the floors of assignment.toml
+(the ``floors`` fixture picks the profile).
 
-The predictions come from a sandbox worker that runs none of the student's cells
-(``inspect_handed_in``), so they depend only on the file and the images; they are kept per file
-content for the life of the grading process (a class, a test run): the same file is never
-predicted twice.
+The predictions depend only on the file and the images, so they are kept per file content for the
+life of the grading process (a class, a test run): the same file is never predicted twice.
 """
 
-import contextlib
 import hashlib
-import io
 
 import numpy as np
 import pytest
 
-from autograder.harness import CheckFailed, StudentFailure, expect, process_cache
+from autograder.harness import (CheckFailed, StudentFailure, course_secret, expect, first_layer_difference,
+                                process_cache)
 
 PREDICT_SECONDS = 240.0  # loading a model and predicting one chunk; the full test set is 2,000 images
 CHUNK = 100  # images per call: 100 x 180 x 180 x 3 float32 is 39 MB
@@ -37,22 +38,41 @@ HANDED_IN = {
         "saves the best epoch to convnet_with_augmentation.keras; hand that file in together with the notebook, in "
         "the same folder."),
 }
-_TEST_SETS = process_cache("04_small_data_convnets/test_sets")  # (profile, data dir) -> (images, labels)
+BUILDERS = {"train_convnet_from_scratch": "build_convnet_from_scratch",
+            "train_convnet_with_augmentation": "build_convnet_with_augmentation"}
+SINGLE_TOLERANCE = 1e-4  # an image predicted alone and in a batch: float32 rounding only
 _PREDICTIONS = process_cache("04_small_data_convnets/predictions")  # (file sha256, test set) -> predictions
+_REFERENCE_LAYERS = process_cache("04_small_data_convnets/reference_layers")
 
 
 def _test_set():
-    from cnn_course.data import data_dir, data_profile, make_cats_vs_dogs_small
-    key = (data_profile(), str(data_dir()))
-    if key not in _TEST_SETS:
-        import keras
-        with contextlib.redirect_stdout(io.StringIO()):  # the data layer's and Keras's notices
-            base = make_cats_vs_dogs_small()
-            dataset = keras.utils.image_dataset_from_directory(base / "test", image_size=(180, 180), batch_size=64,
-                                                               shuffle=False)
-        images, labels = zip(*((x.numpy(), y.numpy()) for x, y in dataset))
-        _TEST_SETS[key] = (np.concatenate(images).astype(np.float32), np.concatenate(labels).astype(np.int64), key)
-    return _TEST_SETS[key]
+    from autograder.holdout import cats_vs_dogs_holdout
+    images, labels, description = cats_vs_dogs_holdout(course_secret())
+    key = hashlib.sha256(images.tobytes()).hexdigest()
+    return images, labels.astype(np.int64), key
+
+
+def _reference_layers(reference, target):
+    from autograder.sandbox.inspectors import describe_layer_stack
+    if target not in _REFERENCE_LAYERS:
+        _REFERENCE_LAYERS[target] = describe_layer_stack(getattr(reference, BUILDERS[target])())
+    return _REFERENCE_LAYERS[target]
+
+
+_LAYERS: dict = {}  # this grading's layers of each handed-in file (or the failure to load it)
+
+
+def _layers(student, target):
+    name, how_to_make = HANDED_IN[target]
+    if name not in _LAYERS:
+        try:
+            student.artifact(name, how_to_make)
+            _LAYERS[name] = student.handed_in_layers(name, what=f"Loading {name}")
+        except StudentFailure as failure:
+            _LAYERS[name] = _clearer(name, failure)
+    if isinstance(_LAYERS[name], StudentFailure):
+        raise _LAYERS[name]
+    return _LAYERS[name]
 
 
 def _clearer(name: str, failure: StudentFailure) -> StudentFailure:
@@ -72,25 +92,25 @@ def _clearer(name: str, failure: StudentFailure) -> StudentFailure:
 _SEEN: dict = {}  # this grading's predictions (or failure), per file name
 
 
-def _predictions(student, target, first=False):
-    """(probabilities, labels), or raises StudentFailure: the whole story for the ``first`` check of a
-    target, a pointer to it for the others (one message per problem is enough)."""
+def _predictions(student, reference, target, first=False):
+    """(probabilities, labels, single-image difference), or raises StudentFailure: the whole story for
+    the ``first`` check of a target, a pointer to it for the others (one message per problem is enough).
+    A file without the assignment's architecture is not scored at all."""
     name, how_to_make = HANDED_IN[target]
     if name not in _SEEN:
         try:
-            student.artifact(name, how_to_make)
+            layers = _layers(student, target)
+            if first_layer_difference(layers, _reference_layers(reference, target)) is not None:
+                raise StudentFailure("error", f"{name} was not scored: its layers are not those of the network "
+                                              f"{BUILDERS[target]} builds (see the check of its architecture).")
             images, labels, key = _test_set()
             local = next(p for p in student.session.config.artifacts if p.name == name)
             digest = (hashlib.sha256(local.read_bytes()).hexdigest(), key)
             if digest not in _PREDICTIONS:
-                chunks = [student.inspect_handed_in("predict_saved_model_batches", name, images[start:start + CHUNK],
-                                                    what=f"Loading {name} and predicting", timeout=PREDICT_SECONDS)
-                          for start in range(0, len(images), CHUNK)]
-                shapes = {tuple(np.shape(chunk)[1:]) for chunk in chunks}
-                if len(shapes) != 1:
-                    raise StudentFailure("error", f"{name} predicted arrays of different shapes {sorted(shapes)}.")
-                _PREDICTIONS[digest] = np.concatenate([np.asarray(c, dtype=np.float64) for c in chunks])
-            _SEEN[name] = (_PREDICTIONS[digest], labels)
+                _PREDICTIONS[digest] = student.predict_handed_in(name, images, chunk=CHUNK, timeout=PREDICT_SECONDS,
+                                                                 what=f"Loading {name} and predicting")
+            probabilities, single = _PREDICTIONS[digest]
+            _SEEN[name] = (probabilities, labels, single)
         except StudentFailure as failure:
             _SEEN[name] = _clearer(name, failure)
     outcome = _SEEN[name]
@@ -101,9 +121,9 @@ def _predictions(student, target, first=False):
     return outcome
 
 
-def _usable(student, target):
+def _usable(student, reference, target):
     name = HANDED_IN[target][0]
-    probabilities, labels = _predictions(student, target)
+    probabilities, labels, _ = _predictions(student, reference, target)
     if probabilities.shape not in ((len(labels), 1), (len(labels),)):
         raise CheckFailed(f"{name}: its predictions do not have one probability per image (see the check of their "
                           "shape), so they cannot be scored.")
@@ -114,9 +134,31 @@ TARGETS = [pytest.param(target, marks=pytest.mark.target(target), id=target) for
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_one_probability_per_image(target, student):
+def test_architecture_is_the_assignments(target, student, reference):
     name = HANDED_IN[target][0]
-    probabilities, labels = _predictions(student, target, first=True)
+    expected = _reference_layers(reference, target)
+    difference = first_layer_difference(_layers(student, target), expected)
+    expect(difference is None,
+           f"{name} is not the network this assignment asks for: {difference}. Hand in the model that "
+           f"{BUILDERS[target]} builds, trained by {target}; it gets no points otherwise.",
+           f"{name} has the layers of {BUILDERS[target]} ({len(expected)} layers, same shapes and parameters)")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_an_image_alone_gets_the_same_answer(target, student, reference):
+    name = HANDED_IN[target][0]
+    _, _, single = _predictions(student, reference, target)
+    expect(single <= SINGLE_TOLERANCE,
+           f"{name} answers differently for an image predicted alone and the same image predicted with others "
+           f"(largest difference {single:.3g}, tolerance {SINGLE_TOLERANCE:g}): its answer for one image depends "
+           "on the other images of the batch.",
+           f"8 images predicted alone agree with their batch predictions (within {SINGLE_TOLERANCE:g})")
+
+
+@pytest.mark.parametrize("target", TARGETS)
+def test_one_probability_per_image(target, student, reference):
+    name = HANDED_IN[target][0]
+    probabilities, labels, _ = _predictions(student, reference, target, first=True)
     shape = tuple(probabilities.shape)
     expect(shape in ((len(labels), 1), (len(labels),)),
            f"{name} predicted an array of shape {shape} for {len(labels)} test images of shape (180, 180, 3); "
@@ -126,9 +168,9 @@ def test_one_probability_per_image(target, student):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_predictions_are_probabilities(target, student):
+def test_predictions_are_probabilities(target, student, reference):
     name = HANDED_IN[target][0]
-    probabilities, _ = _usable(student, target)
+    probabilities, _ = _usable(student, reference, target)
     finite = bool(np.all(np.isfinite(probabilities)))
     low, high = (float(np.nanmin(probabilities)), float(np.nanmax(probabilities))) if finite else (np.nan, np.nan)
     expect(finite and low >= -1e-6 and high <= 1 + 1e-6,
@@ -139,9 +181,9 @@ def test_predictions_are_probabilities(target, student):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_test_accuracy_reaches_the_floor(target, student, floors):
+def test_test_accuracy_reaches_the_floor(target, student, reference, floors):
     name = HANDED_IN[target][0]
-    probabilities, labels = _usable(student, target)
+    probabilities, labels = _usable(student, reference, target)
     accuracy = float(np.mean((probabilities > 0.5) == (labels == 1)))
     floor = getattr(floors, target)
     expect(accuracy >= floor,
@@ -153,12 +195,12 @@ def test_test_accuracy_reaches_the_floor(target, student, floors):
 
 
 @pytest.mark.parametrize("target", TARGETS)
-def test_test_loss_stays_under_the_ceiling(target, student, floors):
+def test_test_loss_stays_under_the_ceiling(target, student, reference, floors):
     """Binary cross-entropy on the test images, as model.evaluate reports it. A network that expects
     inputs divided by 255 but is given the images as they are (0..255) answers every image with
     certainty, 0 or 1: its accuracy can look fine, but each wrong answer costs a loss of about 16."""
     name = HANDED_IN[target][0]
-    probabilities, labels = _usable(student, target)
+    probabilities, labels = _usable(student, reference, target)
     clipped = np.clip(probabilities, 1e-7, 1 - 1e-7)
     loss = float(np.mean(-np.where(labels == 1, np.log(clipped), np.log(1 - clipped))))
     ceiling = getattr(floors, f"{target}_max_test_loss")
