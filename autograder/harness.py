@@ -238,6 +238,20 @@ class StudentProxy:
             difference = max(difference, float(np.max(np.abs(alone[0] - predictions[index]))))
         return predictions, difference
 
+    def list_tree(self, inside: str, what: str = "the folder") -> dict:
+        """List a folder of the student's sandbox from outside its process (``sandbox/outside.py``):
+        never following a link, and unchangeable by the student's code. Only folders under the
+        sandbox's scratch space are listed."""
+        from .sandbox.outside import ListingError, list_tree
+        process = self.session.process
+        scratch = str(process.scratch) if process is not None else ""
+        if not scratch or not (inside == scratch or inside.startswith(scratch + "/")):
+            raise StudentFailure("error", f"{what} is not where the grader created it.")
+        try:
+            return list_tree(process.outside_root(), inside)
+        except ListingError as error:
+            raise StudentFailure("error", f"{what} could not be listed: {error}") from None
+
     def handed_in_layers(self, name: str, what: str = "") -> list:
         """The layers of the handed-in file ``name``, described in the clean worker."""
         return self.inspect_handed_in("saved_model_layers", name, what=what or f"Loading {name}", timeout=120.0)

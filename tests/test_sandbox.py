@@ -306,3 +306,46 @@ def test_arguments_modified_in_place_are_reported():
     with session([code]) as s:
         assert s.call("scale", np.ones(3)).modified_arguments == [0]
         assert s.call("pure", np.ones(3)).modified_arguments == []
+
+
+@strict_only
+def test_the_grader_lists_a_students_folder_from_outside_without_following_links():
+    """A student's function leaves links to the machine's files in its output folder, and replaces
+    the listing inspector in its own process: the grader's listing is its own and follows no link."""
+    from autograder.harness import StudentProxy
+    code = '''
+import os, tempfile
+import inspectors
+def make():
+    root = os.path.realpath(tempfile.mkdtemp())
+    os.makedirs(root + "/sub")
+    with open(root + "/sub/a.txt", "w") as handle:
+        handle.write("abc")
+    os.symlink("/etc", root + "/etc-link")
+    os.symlink("/etc/passwd", root + "/sub/passwd-link")
+    inspectors.list_file_tree = lambda root: {"forged": "dir"}
+    return root
+'''
+    with session([code]) as student_session:
+        root = student_session.call("make").value
+        listing = StudentProxy(student_session).list_tree(root)
+    assert listing["etc-link"] == "link -> /etc" and listing["sub/passwd-link"] == "link -> /etc/passwd"
+    assert listing["sub/a.txt"].startswith("file 3 ") and "forged" not in listing
+    assert not any(path.startswith("etc-link/") for path in listing)
+
+
+def test_the_grader_lists_only_the_sandboxs_scratch_space():
+    from autograder.harness import StudentFailure, StudentProxy
+    with session(["def noop():\n    return 1\n"]) as student_session:
+        student_session.call("noop")
+        with pytest.raises(StudentFailure, match="not where the grader created it"):
+            StudentProxy(student_session).list_tree(str(REPO / "solutions"))
+
+
+def test_concurrent_sandboxes_run_under_different_user_ids():
+    if launcher.available_isolation() != "strict":
+        pytest.skip("separate user ids need root (strict isolation)")
+    code = "import os\ndef uid():\n    return os.getuid()\n"
+    with session([code]) as first, session([code]) as second:
+        uids = {first.call("uid").value, second.call("uid").value}
+    assert len(uids) == 2 and all(u >= launcher.SANDBOX_UID_BASE for u in uids)

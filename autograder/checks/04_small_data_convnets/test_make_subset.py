@@ -1,10 +1,12 @@
 """Hidden checks for make_subset, run on small fake PetImages folders.
 
 The grader writes each fake folder into the sandbox's scratch space (inspector
-``write_file_tree``), calls the student's make_subset on it there, and reads the whole folder
-back as plain data (``list_file_tree``: every path with its size and SHA-256). The
-instructor's make_subset runs here on an identical folder; the two listings must agree,
-originals included, so a function that moves, renames, skips or adds files is caught.
+``write_file_tree``; the images' colours are drawn per submission, so no listing can be known
+in advance), calls the student's make_subset on it there, and lists the whole folder itself,
+from outside the student's process and without following links (``student.list_tree``: every
+path with its size and SHA-256). The instructor's make_subset runs here on an identical folder;
+the two listings must agree, originals included, so a function that moves, renames, skips or
+adds files is caught.
 """
 
 import io
@@ -15,16 +17,18 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from autograder.harness import expect, expect_exact
+from autograder.harness import expect, expect_exact, hidden_rng
 from autograder.sandbox.inspectors import list_file_tree
 
 TARGET = pytest.mark.target("make_subset")
 SHOWN = 4  # differences listed per message
+_TINT = [int(v) for v in hidden_rng("make_subset images").integers(0, 256, 3)]
 
 
 def _jpeg(label: int, number: int) -> bytes:
     """A tiny, distinct JPEG for image <number> of class <label> (0 cat, 1 dog)."""
-    colour = ((37 * number + 90 * label) % 256, (11 * number) % 256, 200 - 150 * label)
+    colour = ((37 * number + 90 * label + _TINT[0]) % 256, (11 * number + _TINT[1]) % 256,
+              (200 - 150 * label + _TINT[2]) % 256)
     buffer = io.BytesIO()
     Image.new("RGB", (6 + number % 3, 5), colour).save(buffer, "JPEG", quality=90)
     return buffer.getvalue()
@@ -121,7 +125,7 @@ def test_builds_the_same_folders_as_the_reference(case, student, reference):
     for (target, subset, start, end), (expected_return, expected_tree) in zip(calls, expected):
         call = f"make_subset(PetImages, {target!r}, {subset!r}, {start}, {end})"
         returned = student.call("make_subset", f"{root}/PetImages", f"{root}/{target}", subset, start, end)
-        tree = student.inspect("list_file_tree", root, what="the folder after your make_subset")
+        tree = student.list_tree(root, what="the folder after your make_subset")
         expect(tree == expected_tree,
                f"{case}: after {call} on {_tree_label(files)}, the folders differ from the expected ones: "
                f"{_explain(tree, expected_tree, files)}.",
