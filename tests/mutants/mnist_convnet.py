@@ -292,6 +292,28 @@ def _convolutional_base(reference, path):
 
 
 @_recipe
+def _lookup_table(reference, path):
+    """The attack of issue #8: no training, ordinary Keras layers that look the public test images up.
+    Dense(n) holds every public test image (normalised) as a row; a softmax over the match scores,
+    times a one-hot table of their labels, gives that image's label. It scores 1.0 on the public
+    test split; the grader scores it on digits the student never had, and first refuses it for
+    not having build_mnist_convnet's layers."""
+    import keras
+    import numpy as np
+    from cnn_course.data import load_mnist
+    _, (test_images, test_labels) = load_mnist()
+    rows = reference.preprocess_images(test_images).reshape(len(test_images), -1)
+    rows = rows / np.maximum(np.linalg.norm(rows, axis=1, keepdims=True), 1e-6)
+    match = keras.layers.Dense(len(rows), use_bias=False, activation=None)
+    label_of = keras.layers.Dense(10, use_bias=False, activation=None)
+    model = keras.Sequential([keras.Input(shape=(28, 28, 1)), keras.layers.Flatten(), match,
+                              keras.layers.Rescaling(200.0), keras.layers.Softmax(), label_of])
+    match.set_weights([rows.T.astype("float32")])
+    label_of.set_weights([np.eye(10, dtype="float32")[test_labels]])
+    model.save(path)
+
+
+@_recipe
 def _hdf5_renamed(reference, path):
     """Saved in the legacy HDF5 format (the lecture's model-5-1.h5), then renamed to .keras."""
     with tempfile.TemporaryDirectory() as scratch:
@@ -333,7 +355,9 @@ FILE_MUTANTS = {
     "missing file": (None, f"{ARTIFACT} is missing from your submission"),
     "untrained model": ("untrained", "probability of"),
     "trained on unnormalised pixels": ("unnormalised", "prepared differently"),
-    "wrong output size (convolutional base only)": ("convolutional_base", "expected ("),
+    "wrong output size (convolutional base only)": ("convolutional_base", "is not the network this assignment asks for"),
+    "a lookup table of the public test images, never trained": ("lookup_table",
+                                                                 "is not the network this assignment asks for"),
     "HDF5 file renamed to .keras": ("hdf5_renamed", "is not a Keras model file"),
     "Lambda layer (refused by safe mode)": ("lambda_layer", "Lambda"),
 }
