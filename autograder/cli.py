@@ -24,7 +24,7 @@ def _grade(args) -> int:
     from .grading import grade_submission
     from .report import summary
 
-    result = grade_submission(args.assignment, Path(args.notebook))
+    result = grade_submission(args.assignment, Path(args.notebook), course_root=Path(args.course))
     if args.json:
         from .nbgrader_plugin import save_result
         save_result(Path(args.json), result)
@@ -32,6 +32,8 @@ def _grade(args) -> int:
     if result["grader_log"]:
         print(f"\nNote for the TA: {len(result['grader_log'])} internal grader error(s); see "
               f"'grader_log' in the JSON result.", file=sys.stderr)
+    for line in result.get("sandbox_log", []):
+        print(f"Note for the TA: {line}", file=sys.stderr)
     return 0
 
 
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
     grade.add_argument("assignment", help="assignment id, e.g. 01_convolution_by_hand")
     grade.add_argument("notebook", help="the submitted .ipynb")
     grade.add_argument("--json", metavar="RESULT", help="write the result as JSON to this file")
+    grade.add_argument("--course", default=".",
+                       help="course directory, which holds the course secret .grader-secret (default: here)")
     grade.set_defaults(run=_grade)
     klass = commands.add_parser("grade-class", help="grade every submission of an assignment")
     klass.add_argument("assignment")
