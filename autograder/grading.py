@@ -27,7 +27,7 @@ from cnn_course.checks import CheckFailed
 
 from . import harness
 from .assignments import REPO_ROOT, Assignment, load_assignment
-from .notebooks import cells_to_run, grade_id, is_grader_setup, is_solution_code, read_notebook
+from .notebooks import SubmissionError, cells_to_run, grade_id, is_grader_setup, is_solution_code, read_notebook
 from .sandbox.launcher import SandboxConfig, available_isolation
 from .sandbox.session import StudentSession
 from .secret import case_seed, course_secret, secret_path, submission_digest
@@ -49,10 +49,18 @@ class Submission:
 
 # -- steps -------------------------------------------------------------------------------
 
+MAX_CODE_BYTES = 4 << 20
+
+
 def prepare(assignment_id: str, notebook_path: Path) -> Submission:
     assignment = load_assignment(assignment_id)
     submission = read_notebook(notebook_path)
     cells, missing = cells_to_run(submission, assignment.source(), assignment.targets)
+    size = sum(len(c["source"].encode("utf-8", "replace")) for c in cells)
+    if size > MAX_CODE_BYTES:
+        raise SubmissionError(f"{notebook_path}: the cells the grader runs hold {size / 2**20:.1f} MB of code; the "
+                              f"limit is {MAX_CODE_BYTES >> 20} MB. Ask the student to move data out of the "
+                              "solution cells (load it from a file instead) and submit again.")
     student_cells = [c for c in cells if c["id"] != "setup"]
     forbidden = forbidden_uses(student_cells, list(assignment.targets), assignment.forbidden_modules)
     return Submission(assignment, Path(notebook_path), cells, missing, forbidden)

@@ -126,7 +126,7 @@ class StudentProxy:
         outcome = self.session.call(function, *args, **kwargs)
         if outcome.status == "timeout":
             self.given_up[function] = outcome
-        elif outcome.status == "crashed":
+        elif outcome.status in ("crashed", "protocol"):  # both cost a restart of the worker
             self.crashes[function] = self.crashes.get(function, 0) + 1
             if self.crashes[function] >= self.MAX_CRASHES:
                 self.given_up[function] = outcome
@@ -148,15 +148,17 @@ class StudentProxy:
         sandbox (never as the student's process reports it): the fewest over ``calls`` (argument
         tuples; give each different values of the same shape, so that a cache cannot make a
         repetition free), less the fewest of a call that only receives the same arguments."""
-        def timed(name, args, then=None):
-            outcome = self.session.call(name, *args, then=then)
+        def timed(session, name, args, then=None):
+            outcome = session.call(name, *args, then=then)
             if outcome.status != "ok":
                 raise StudentFailure(*self.explain(function, outcome))
             if outcome.cpu_seconds is None:
                 raise RuntimeError("this machine cannot measure the sandbox's CPU time")
             return outcome.cpu_seconds
-        spent = min(timed(function, args) for args in calls)
-        overhead = min(timed(None, args, then="receive_only") for args in calls)
+        spent = min(timed(self.session, function, args) for args in calls)
+        # The overhead is measured in the clean worker: the student's process could make its own slower.
+        clean = self._clean()
+        overhead = min(timed(clean, None, args, then="receive_only") for args in calls)
         return max(0.0, spent - overhead)
 
     def inspect(self, inspector: str, *args, what: str = "your saved model", **kwargs):
@@ -183,9 +185,14 @@ class StudentProxy:
         return self._in_clean_worker(("from_keras_file", self._saved[key], inspector, *inspector_args),
                                      what=f"the model {function}() returned")
 
-    def _in_clean_worker(self, call: tuple, what: str, timeout: float | None = None):
+    def _clean(self) -> StudentSession:
+        """The sandbox worker of this grading that runs none of the student's cells."""
         if self._clean_session is None:
             self._clean_session = StudentSession([], self.session.config)
+        return self._clean_session
+
+    def _in_clean_worker(self, call: tuple, what: str, timeout: float | None = None):
+        self._clean()
         inspector, *args = call
         # The clean worker imports Keras on its first call: allow for that, whatever the per-call limit.
         limit = max(timeout or 0.0, self.session.config.limits.wall_seconds_per_call, CLEAN_WORKER_SECONDS)
@@ -200,9 +207,8 @@ class StudentProxy:
         of its own that runs none of the student's cells, so that the student's code cannot change
         what the file predicts: the result depends on the file alone. Call ``artifact`` first for a
         clear message when the file is missing."""
-        if self._clean_session is None:
-            self._clean_session = StudentSession([], self.session.config)
-        outcome = self._clean_session.call(None, self._clean_session.artifact_path(name), *args,
+        clean = self._clean()
+        outcome = clean.call(None, clean.artifact_path(name), *args,
                                            then=inspector, **kwargs)
         if outcome.status == "ok":
             return outcome.value

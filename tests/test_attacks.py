@@ -17,8 +17,9 @@ they are skipped where ``launcher.available_isolation()`` is ``"none"``: there t
 limits and cleanup, and every report says NOT ISOLATED (``test_forbidden_library_only_stubbed_when_not_isolated``
 shows what that costs). Attacks on identities and on other sandboxes need ``strict`` (root).
 
-Tests marked ``xfail(strict=True)`` are holes: they assert what the grader should do, and fail today.
-When a hole is fixed the test passes, xfail strict turns that into a failure, and the marker goes.
+Seven holes this catalogue found (a baseline the student could inflate, a giant integer in a
+frame, text that cannot be encoded, one restart budget for all functions, a megabyte of code, CPU
+and memory shared between sandboxes) were fixed; their tests stay here, as the others.
 """
 
 import ast
@@ -931,16 +932,12 @@ def conv2d_fast(x, kernel, bias=None, strides=1, padding="valid"):
 '''
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: the baseline that cpu_seconds subtracts (a 'receive_only' call) runs "
-                   "in the student's own worker, whose inspectors the student's cells can replace; a looped "
-                   "conv2d_fast then gets full marks")
 def test_an_inflated_baseline_gains_nothing(tmp_path):
     """conv2d_fast loops over the output positions, and its cell replaces the worker's ``receive_only``
     inspector (``import inspectors``; ``inspectors.INSPECTORS["receive_only"] = ...``) with one that
-    burns 1.5 times the CPU of the last call. StudentProxy.cpu_seconds computes max(0, fewest timed
-    calls - fewest receive-only calls) = 0, and the check reports '0.0 ms of CPU time'. The grader
-    should take the baseline from a process the student never ran code in (the clean worker), or not
-    subtract one; conv2d_fast should lose its points."""
+    burns 1.5 times the CPU of the last call. The grader measures that baseline in its clean worker,
+    which runs none of the student's code, so the replaced inspector is never used: conv2d_fast is
+    caught as a loop and loses its points (before the fix it scored 4/4, '0.0 ms of CPU time')."""
     result = grade_cells(tmp_path, {"conv2d_fast": INFLATED_BASELINE})
     assert_only_these_lose(result, {"conv2d_fast": 0.0})
     assert_caught_as_a_loop(result)
@@ -987,33 +984,24 @@ def test_returning_early_with_a_wrong_answer_gains_nothing(reader_graded):
     assert "test_fast_version_has_no_loop_over_batch_or_positions" not in failing and failing
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: a frame whose JSON holds an integer of more than 4,300 digits makes "
-                   "json.loads raise ValueError, which protocol.read_frame does not turn into a ProtocolError: "
-                   "the check ends in an internal error (and a worker that goes on answering is left out of step)")
 def test_a_giant_integer_in_a_frame_is_the_students_error(reader_graded):
     """flatten writes a frame ``{"status": "ok", "value": 111...1}`` (5,000 digits) to the response pipe.
     Python refuses to convert integers of more than 4,300 digits (sys.get_int_max_str_digits), so
-    json.loads raises a plain ValueError; session.call catches only ProtocolError and the channel's
-    own errors, so the ValueError reaches the hidden check and the grader reports an internal error
-    (grader_log). Had the worker gone on (no os._exit), its own answer would stay in the pipe and
-    every later call would read the previous call's answer. Expected: status error, 'cannot read'."""
+    json.loads raises a plain ValueError; the protocol turns it into a malformed frame, the session
+    stops that worker (so no later call can read a stale answer), and the check reports the
+    student's error: status error, 'cannot read'. No internal error."""
     result, _, _ = reader_graded
     assert not result["grader_log"], result["grader_log"][0][-600:]
     flatten = failure_messages(result, "flatten")
     assert "cannot read" in flatten and "internal error" not in flatten, flatten
 
 
-@pytest.mark.xfail(strict=True, raises=UnicodeEncodeError,
-                   reason="HOLE: student text with a lone surrogate (valid in JSON, not in UTF-8) reaches the "
-                   "report and the feedback notebook unchanged: `python -m autograder grade` crashes printing "
-                   "it, and nbgrader cannot write the student's autograded notebook")
 def test_unencodable_student_text_cannot_crash_the_report(reader_graded, tmp_path):
     """conv2d_multiply_adds raises ``ValueError("\\ud800 ...")``. The worker sends it as JSON
-    (``"\\ud800"``), the grader decodes it into a str that no UTF-8 writer accepts, and cuts it to
-    300 characters without cleaning it. Then report.summary() (what `grade` prints) and the feedback
-    that write_into_notebook() puts in the notebook (what nbgrader autograde writes) both raise
-    UnicodeEncodeError: the grading of that student stops. Student text should be made encodable on
-    the trusted side (e.g. ``text.encode('utf-8', 'replace').decode()``) wherever it is cut."""
+    (``"\\ud800"``). The grader makes every string it decodes, and every student text it cuts,
+    encodable (lone surrogates become '?'), so report.summary() (what `grade` prints) and the feedback
+    that write_into_notebook() puts in the notebook both write; before the fix both raised
+    UnicodeEncodeError and the grading of that student stopped."""
     result, path, cells = reader_graded
     assert target_points(result)["conv2d_multiply_adds"] == 0.0
     summary(result).encode("utf-8")
@@ -1025,32 +1013,22 @@ def test_unencodable_student_text_cannot_crash_the_report(reader_graded, tmp_pat
 CRASH = "import os\n\n\ndef {name}(*args, **kwargs):\n    os._exit(1)\n"
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: StudentSession allows MAX_STARTS=12 worker starts per grading, shared "
-                   "by all functions, while StudentProxy gives up on a function only after 2 crashes; six "
-                   "crashing functions spend the budget and an honest avg_pool2d ends in internal errors")
 def test_crashes_in_six_functions_cost_only_those_six(tmp_path):
     """Six functions call ``os._exit(1)``: each crashes twice before the proxy skips its remaining
-    checks, and each crash restarts the worker. The session refuses a 13th start ('could not be loaded
-    after repeated crashes', a RuntimeError that the hidden check turns into an internal error), so the
-    honest avg_pool2d, graded last, loses its 3 points. (Forged frames, which end in status 'protocol',
-    are not counted as crashes at all: one function alone can spend the budget.) Expected: only the
-    six crashing functions lose their points."""
+    checks, and each crash restarts the worker. Restarts after a crash are bounded per function (the
+    proxy's MAX_CRASHES, which counts forged frames too); the session bounds only the starts that fail
+    while loading the cells. So only the six crashing functions lose their points (before the fix, a
+    budget of 12 starts shared by all functions ran out and the honest avg_pool2d lost its 3)."""
     crashing = ("relu", "flatten", "conv2d", "conv2d_fast", "correlate2d", "max_pool2d")
     result = grade_cells(tmp_path, {name: CRASH.format(name=name) for name in crashing})
     assert_only_these_lose(result, {name: 0.0 for name in crashing})
 
 
-@pytest.mark.xfail(strict=True, reason="HOLE: the student's cells travel to the worker inside the init frame's JSON "
-                   "header, which the worker refuses above protocol.MAX_HEADER_BYTES (1 MB): a submission with more "
-                   "than 1 MB of solution code cannot start, and every check is an internal error, at every regrade")
 def test_a_megabyte_of_code_is_graded_or_refused_plainly(tmp_path):
     """relu's cell holds a 1.1 MB string literal (pasted data, say) beside a correct relu. The worker
-    reads the cells from one frame whose header may not exceed 1 MB, refuses it ('frame too large')
-    and exits; the session reports that the sandbox 'could not start the student's code', a RuntimeError
-    that every hidden check turns into an internal error: all functions score zero and the TA's regrade
-    fails the same way. Expected: the cells are sent in a way that does not depend on their size (or the
-    submission is refused with a message the student can act on), and the other functions keep their
-    points."""
+    init frame's header may now hold 8 MB, and the grader refuses more than 4 MB of code with a message
+    the TA can pass on, so this submission is graded and the other functions keep their points (before
+    the fix, a 1 MB header limit made every check an internal error, on every regrade)."""
     cell = "PASTED = " + repr("x" * 1_100_000) + "\n\n" + REFERENCE["relu"]
     result = grade_cells(tmp_path, {"relu": cell})
     assert not result["grader_log"], result["grader_log"][0][-300:]
@@ -1219,16 +1197,12 @@ def busy(cpu_seconds):
 
 
 @strict_only
-@pytest.mark.xfail(strict=True, reason="HOLE: sandboxes get CPU accounting but no CPU share of their own (no cpu "
-                   "cgroup controller, cpu.shares/cpu.max): one submission's spinning processes, each in a session "
-                   "of its own, starve a neighbour sandbox until its calls time out")
 def test_a_sandbox_that_spins_cannot_make_its_neighbour_time_out():
     """One submission forks 16 processes that spin (each calls setsid(), so the kernel's autogroup
     scheduling gives each the CPU share of a whole session); beside it, a submission whose call needs
-    0.5 s of CPU and has a 3 s wall-clock limit. Alone the call takes about half a second; beside the
-    spinners it gets about 2/17 of the machine's two cores and times out, so a student loses points
-    because of another student. In a class graded with --workers N, any submission can do this to the
-    others for as long as its own grading lasts (each spinner may use Limits.cpu_seconds = 300 s)."""
+    0.5 s of CPU and has a 3 s wall-clock limit. Each sandbox has a CPU weight of its own (its cgroup),
+    so the spinners share one sandbox's part of the machine and the neighbour's call still finishes in
+    time (before the fix it got about 2/17 of the two cores and timed out)."""
     with _session(BUSY, wall_seconds_per_call=3) as neighbour:
         assert neighbour.call("busy", 0.05).value == "done"  # started, and warm
         with _session(SPINNERS, processes=64) as spinner:
@@ -1261,16 +1235,11 @@ def hold(children, megabytes):
 
 
 @strict_only
-@pytest.mark.xfail(strict=True, reason="HOLE: the memory limit is RLIMIT_AS, per process; a sandbox may hold "
-                   "Limits.processes times Limits.memory_bytes (64 x 4 GiB), enough for the OOM killer to take "
-                   "another student's worker or the grader")
 def test_a_sandbox_cannot_hold_more_memory_than_its_limit():
     """With memory_bytes = 512 MiB, the student's function forks three children that each allocate and
-    touch 300 MiB, and holds them: 900 MiB resident in a sandbox whose limit reads 512 MiB. The limit
-    is RLIMIT_AS, counted per process; no memory cgroup bounds the sandbox. On a grading server, one
-    submission can hold processes x memory_bytes (64 x 4 GiB by default) and make the kernel's OOM
-    killer choose among every process of the machine, another student's worker or the grader
-    included. Expected: the sandbox as a whole holds at most memory_bytes."""
+    touch 300 MiB, and holds them. RLIMIT_AS counts per process; the sandbox's memory cgroup bounds all
+    its processes together, so the kernel's OOM killer acts inside that sandbox only and the call
+    fails (before the fix, 900 MiB were held, and one submission could hold processes x memory_bytes)."""
     with _session(MEMORY, memory_bytes=512 << 20) as session:
         outcome = session.call("hold", 3, 300)
     assert outcome.status != "ok" or outcome.value <= 512, outcome

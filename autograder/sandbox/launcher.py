@@ -184,6 +184,17 @@ def forbidden_package_paths(modules: tuple, python_roots: tuple) -> tuple:
                         and _top_name(p.name) not in NEVER_HIDDEN))
 
 
+COMPILER_PATTERNS = ("/usr/bin/*gcc*", "/usr/bin/*g++*", "/usr/bin/cc", "/usr/bin/c++", "/usr/bin/cpp*",
+                     "/usr/bin/*clang*", "/usr/bin/tcc", "/usr/bin/as", "/usr/bin/*-as", "/usr/bin/ld",
+                     "/usr/bin/ld.*", "/usr/bin/*-ld*", "/usr/lib/gcc", "/usr/libexec/gcc")
+
+
+def compilers() -> list[Path]:
+    """C compilers and assemblers: where libraries are forbidden, a loop written in C and loaded
+    with ctypes is forbidden too, so the sandbox has no compiler to build one."""
+    return sorted({Path(p) for pattern in COMPILER_PATTERNS for p in glob.glob(pattern)})
+
+
 def _python_roots(config: "SandboxConfig") -> tuple:
     interpreter = Path(os.path.realpath(config.python))
     return tuple(str(p) for p in (Path(sys.base_prefix), Path(sys.prefix), interpreter.parent.parent))
@@ -232,6 +243,7 @@ def _mount_script(config: SandboxConfig, isolation: str, sandbox_root: Path, scr
     hidden = list(config.hidden_paths)
     if config.forbidden_modules:
         hidden += forbidden_package_paths(tuple(config.forbidden_modules), _python_roots(config))
+        hidden += compilers()
     for path in hidden:  # secrets inside a visible folder; the rest is not there at all
         if os.path.lexists(path) and any(v == path or v in path.parents for v in visible):
             inside = q(f"{new}{path}")
@@ -296,7 +308,7 @@ class SandboxProcess:
         self.scratch.mkdir(mode=0o777)
         os.chmod(self.scratch, 0o1777)
         self.uid_slot = _UidSlot() if self.isolation == "strict" else None
-        self.cgroup = SandboxCgroup.create(self.root.name, config.limits.processes)
+        self.cgroup = SandboxCgroup.create(self.root.name, config.limits.processes, config.limits.memory_bytes)
         request_read, self._request_write = os.pipe()
         self._response_read, response_write = os.pipe()
         argv = [config.python, "-E", "-s", "-B", str(self.root / "worker.py"),
@@ -351,6 +363,9 @@ class SandboxProcess:
 
     def task_limit_hits(self) -> int:
         return self.cgroup.task_limit_hits() if self.cgroup is not None else 0
+
+    def memory_limit_hits(self) -> int:
+        return self.cgroup.memory_limit_hits() if self.cgroup is not None else 0
 
     def outside_root(self) -> Path:
         """The sandbox's ``/`` as the grader can reach it: through the namespace's init, which

@@ -26,7 +26,7 @@ import zipfile
 
 import numpy as np
 
-MAX_HEADER_BYTES = 1 << 20
+MAX_HEADER_BYTES = 8 << 20  # the cells travel in the init frame's header (grading refuses > 4 MB of code)
 MAX_PAYLOAD_BYTES = 512 << 20
 MAX_NESTING = 16
 MAX_ARRAYS = 4096
@@ -71,7 +71,9 @@ def decode_value(data, arrays: dict, depth: int = 0):
     """Inverse of :func:`encode_value`, type-checking everything that arrives."""
     if depth > MAX_NESTING:
         raise ProtocolError("value nested too deeply")
-    if data is None or isinstance(data, (bool, str, float)):
+    if isinstance(data, str):
+        return data.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates
+    if data is None or isinstance(data, (bool, float)):
         return data
     if isinstance(data, int):
         return data
@@ -89,7 +91,8 @@ def decode_value(data, arrays: dict, depth: int = 0):
         if tag == "__float__" and inner in ("nan", "inf", "-inf"):
             return float(inner)
         if tag == "__dict__" and isinstance(inner, dict):
-            return {str(k): decode_value(v, arrays, depth + 1) for k, v in inner.items()}
+            return {decode_value(str(k), arrays, depth + 1): decode_value(v, arrays, depth + 1)
+                    for k, v in inner.items()}
     raise ProtocolError("malformed value")
 
 
@@ -186,6 +189,8 @@ def read_frame(stream) -> tuple[dict, object]:
         raise ProtocolError("malformed header") from None
     except RecursionError:
         raise ProtocolError("header nested too deeply") from None
+    except ValueError:  # e.g. an integer past Python's digit limit
+        raise ProtocolError("malformed header") from None
     if not isinstance(header, dict):
         raise ProtocolError("malformed header")
     arrays = _unpack_arrays(_read_exactly(stream, payload_len))

@@ -18,7 +18,11 @@ from dataclasses import dataclass, field
 from . import protocol
 from .launcher import ISOLATION_NOTES, SandboxConfig, SandboxProcess
 
-MAX_STARTS = 12
+# A start that fails while loading the cells skips the cell that killed the worker, so the
+# number of failed starts is bounded by the cells. Restarts after a call crashed are bounded per
+# function by the harness (StudentProxy.MAX_CRASHES), so one function's crashes never use up
+# another's.
+EXTRA_FAILED_STARTS = 2
 # Text from the student's process (exception messages, tracebacks) reaches feedback, so it is cut
 # here, on the trusted side, whatever length the worker sent: feedback is no channel out.
 MAX_STUDENT_MESSAGE = 300
@@ -26,6 +30,7 @@ MAX_STUDENT_TRACEBACK = 500
 
 
 def _cut(text: str, limit: int, keep_end: bool = False) -> str:
+    text = text.encode("utf-8", "replace").decode("utf-8")  # no lone surrogates reach a report
     if len(text) <= limit:
         return text
     return ("[...] " + text[-limit:]) if keep_end else (text[:limit] + " [...]")
@@ -85,6 +90,7 @@ class StudentSession:
         self.skipped_cells: set[str] = set()
         self.defined: set[str] = set()
         self.starts = 0
+        self.failed_starts = 0
         self.isolation = None
         self._stdout: list[str] = []
         self._stderr: list[str] = []
@@ -114,7 +120,7 @@ class StudentSession:
 
     def _start(self):
         while True:
-            if self.starts >= MAX_STARTS:
+            if self.failed_starts > len(self.cells) + EXTRA_FAILED_STARTS:
                 raise RuntimeError("the student's code could not be loaded after repeated crashes")
             self.starts += 1
             self.process = SandboxProcess(self.config)
@@ -126,6 +132,7 @@ class StudentSession:
                 self._read_startup()
                 return
             except _CellKilledWorker as failure:
+                self.failed_starts += 1
                 self.cell_reports[failure.cell] = CellReport(failure.cell, failure.status, failure.message)
                 self.skipped_cells.add(failure.cell)
                 self._stop()
@@ -225,6 +232,9 @@ class StudentSession:
         if hits:
             evidence.append(f"it tried {hits} time(s) to start a process or thread beyond its limit of "
                             f"{self.config.limits.processes}")
+        if process.memory_limit_hits():
+            evidence.append(f"it reached its memory limit of {self.config.limits.memory_bytes / 2**30:.1f} GiB "
+                            "(all its processes together)")
         cpu = process.cpu_seconds()
         if cpu is not None and cpu >= 0.95 * self.config.limits.cpu_seconds:
             evidence.append(f"it used {cpu:.0f} s of CPU time, its limit being {self.config.limits.cpu_seconds} s")
@@ -236,7 +246,7 @@ class StudentSession:
             message = f"the process running your code was killed by {name} (signal {-code})"
             if evidence:
                 message += ": " + "; ".join(evidence)
-            elif name in ("SIGKILL", "SIGSEGV", "SIGBUS"):
+            elif name in ("SIGSEGV", "SIGBUS"):
                 message += "; the usual cause is the memory limit"
             elif name == "SIGABRT":
                 message += "; a library aborted (TensorFlow does when it cannot start its threads or allocate memory)"
