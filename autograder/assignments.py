@@ -34,6 +34,7 @@ class Assignment:
     scoring: str = "all_or_nothing"  # or "proportional": points per passed check
     artifacts: tuple = ()  # files handed in with the notebook (trained models), by name
     floors: dict = field(default_factory=dict, hash=False)  # profile -> {name: minimum}
+    needs_gpu: bool = False  # [grading] gpu: class runs send it to workers with a GPU resource
 
     @property
     def max_score(self) -> float:
@@ -70,4 +71,5 @@ def load_assignment(assignment_id: str) -> Assignment:
         forbidden_reason=forbidden.get("reason", ""), limits=limits,
         scoring=settings.get("scoring", "all_or_nothing"),
         artifacts=tuple(settings.get("artifacts", {}).get("files", ())),
-        floors=settings.get("floors", {}))
+        floors=settings.get("floors", {}),
+        needs_gpu=bool(settings.get("grading", {}).get("gpu", False)))

@@ -40,7 +40,8 @@ def _grade(args) -> int:
 def _grade_class(args) -> int:
     from .classroom import grade_class
     return grade_class(args.assignment, Path(args.course), workers=args.workers,
-                       run_nbgrader=not args.no_nbgrader)
+                       run_nbgrader=not args.no_nbgrader, force=args.force, scheduler=args.scheduler,
+                       engine=args.engine, progress=not args.no_progress)
 
 
 def _demo(args) -> int:
@@ -71,7 +72,15 @@ def build_parser() -> argparse.ArgumentParser:
     klass = commands.add_parser("grade-class", help="grade every submission of an assignment")
     klass.add_argument("assignment")
     klass.add_argument("--course", default=".", help="nbgrader course directory (default: here)")
-    klass.add_argument("--workers", type=int, default=os.cpu_count() or 1)
+    klass.add_argument("--workers", type=int, default=None,
+                       help="workers of the local cluster (default: one per core)")
+    klass.add_argument("--scheduler", metavar="ADDRESS",
+                       help="grade on an existing Dask cluster, e.g. tcp://grader1:8786 (see the README)")
+    klass.add_argument("--engine", choices=("dask", "serial", "pool"), default="dask",
+                       help="dask (default), serial (this process, one at a time) or pool (local processes)")
+    klass.add_argument("--force", action="store_true",
+                       help="grade every submission again, ignoring cached results; re-record them in nbgrader")
+    klass.add_argument("--no-progress", action="store_true", help="no progress bar")
     klass.add_argument("--no-nbgrader", action="store_true",
                        help="only write the JSON results; do not run nbgrader autograde")
     klass.set_defaults(run=_grade_class)

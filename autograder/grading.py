@@ -247,12 +247,13 @@ def target_summary(tests: list[dict], assignment: Assignment) -> dict:
 
 
 def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list[Path] = (),
-                     course_root: Path | None = None) -> dict:
-    """``course_root`` holds the course secret (default: the repository, the default course)."""
+                     course_root: Path | None = None, secret: bytes | None = None) -> dict:
+    """``course_root`` holds the course secret (default: the repository, the default course);
+    a grading worker of a class run is given the ``secret`` itself instead."""
     submission = prepare(assignment_id, notebook_path)
     assignment = submission.assignment
     course_root = Path(course_root or REPO_ROOT)
-    secret = course_secret(course_root)
+    secret = secret or course_secret(course_root)
     artifacts = handed_in_artifacts(assignment, notebook_path)
     config = sandbox_config(assignment, [*hidden_paths, secret_path(course_root)], artifacts)
     harness.begin_grading(secret, case_seed(secret, submission_digest(submission.cells, artifacts)))

@@ -14,6 +14,7 @@ grades live otherwise.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -34,10 +35,33 @@ from .report import cell_problems, target_block
 RESULTS_DIRECTORY = "autograder-results"
 
 
-def submission_hash(notebook, assignment_id: str, handed_in: list[Path] = ()) -> str:
+@functools.lru_cache(maxsize=None)
+def grading_context(assignment_id: str, data_profile: str, secret_digest: str) -> str:
+    """Everything besides the submission that decides a score: the grader's code and version, the
+    assignment's hidden checks and assignment.toml, the data profile and stand-in version, and
+    the course secret (it draws the hidden cases). A change to any of them re-grades everyone."""
+    from cnn_course.data import STANDIN_VERSION
+
+    from .grading import GRADER_VERSION
+    assignment = load_assignment(assignment_id)
+    grader = Path(__file__).resolve().parent
+    files = [p for p in sorted(grader.rglob("*")) if p.is_file() and "__pycache__" not in p.parts
+             and (p.suffix == ".py" or p.is_relative_to(assignment.checks_dir))
+             and not (p.is_relative_to(grader / "checks") and not p.is_relative_to(assignment.checks_dir))]
+    digest = hashlib.sha256(f"{GRADER_VERSION}\0{data_profile}\0{STANDIN_VERSION}\0{secret_digest}".encode())
+    for path in files + [assignment.source_path]:
+        digest.update(str(path.relative_to(grader.parent)).encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()
+
+
+def submission_hash(notebook, assignment_id: str, handed_in: list[Path] = (), secret: bytes = b"") -> str:
+    """The cache key of a result: the submission (cells the grader runs, handed-in files) and the
+    grading context."""
+    from cnn_course.data import data_profile
     assignment = load_assignment(assignment_id)
     cells, missing = cells_to_run(notebook, assignment.source(), assignment.targets)
-    content = {"cells": cells, "missing": missing}
+    content = {"cells": cells, "missing": missing,
+               "context": grading_context(assignment_id, data_profile(), hashlib.sha256(secret).hexdigest())}
     if handed_in:  # a new model file means a new submission (and no key for assignments without files)
         content["files"] = {path.name: hashlib.sha256(path.read_bytes()).hexdigest() for path in handed_in}
     text = json.dumps(content, sort_keys=True)
@@ -63,17 +87,27 @@ def save_result(path: Path, result: dict) -> None:
     os.replace(handle.name, path)
 
 
+def reusable(result: dict) -> bool:
+    """A result is reused only if nothing went wrong on the grader's side or at the limits: no
+    internal error, no crash or signal the sandbox saw, no timeout."""
+    return (not result.get("grader_log") and not result.get("sandbox_log")
+            and not any(t.get("status") == "timeout" for t in result.get("tests", [])))
+
+
 def cached_result(path: Path, digest: str) -> dict | None:
     try:
         result = json.loads(path.read_text())
-    except (OSError, json.JSONDecodeError):
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
-    return result if result.get("submission_sha256") == digest else None
+    if not isinstance(result, dict) or result.get("submission_sha256") != digest or not reusable(result):
+        return None
+    return result
 
 
 def grade_notebook(notebook, assignment_id: str, student_id: str, course_root: Path) -> dict:
+    from .secret import course_secret
     handed_in = submitted_files(course_root, assignment_id, student_id)
-    digest = submission_hash(notebook, assignment_id, handed_in)
+    digest = submission_hash(notebook, assignment_id, handed_in, course_secret(course_root))
     path = result_path(course_root, assignment_id, student_id)
     result = cached_result(path, digest)
     if result is None:
@@ -88,6 +122,29 @@ def grade_notebook(notebook, assignment_id: str, student_id: str, course_root: P
         result["submission_sha256"] = digest
         save_result(path, result)
     return result
+
+
+def restore_check_cells(notebook, assignment_id: str) -> list[str]:
+    """Put back the locked check cells a student deleted, from the release, where they stood (after
+    the cell that precedes them in the release). nbgrader records a score only for cells it finds,
+    so without this the gradebook would miss points the grader's JSON gives. Returns their ids."""
+    from .assignments import RELEASE
+    assignment = load_assignment(assignment_id)
+    release = RELEASE / assignment_id / f"{assignment.notebook_name}.ipynb"
+    reference = nbformat.read(release, as_version=4) if release.exists() else assignment.source()
+    present = {grade_id(cell) for cell in notebook.cells}
+    restored = []
+    for index, cell in enumerate(reference.cells):
+        gid = grade_id(cell)
+        if not gid or gid in present or gid not in {info["cell"] for info in assignment.targets.values()}:
+            continue
+        before = grade_id(reference.cells[index - 1]) if index else None
+        position = next((i + 1 for i, c in enumerate(notebook.cells) if before and grade_id(c) == before),
+                        len(notebook.cells))
+        notebook.cells.insert(position, nbformat.from_dict(json.loads(json.dumps(cell))))
+        present.add(gid)
+        restored.append(gid)
+    return restored
 
 
 def write_into_notebook(notebook, result: dict) -> None:
@@ -122,5 +179,6 @@ class HiddenChecks(NbGraderPreprocessor):
     def preprocess(self, nb, resources):
         info = resources["nbgrader"]
         result = grade_notebook(nb, info["assignment"], info["student"], Path.cwd())
+        restore_check_cells(nb, info["assignment"])
         write_into_notebook(nb, result)
         return nb, resources

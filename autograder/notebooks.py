@@ -30,12 +30,19 @@ def read_notebook(path: Path, role: str = "submission") -> nbformat.NotebookNode
         raise SubmissionError(f"{path} is not valid JSON ({error.msg} at line {error.lineno}), so it is "
                               "not a readable notebook. Ask the student to open it in JupyterLab, save "
                               "it and submit again.") from None
+    except (RecursionError, ValueError):
+        raise SubmissionError(f"{path} is JSON nested too deeply (or holds a number too long) to be a "
+                              "notebook. Ask the student to open it in JupyterLab, save it and submit "
+                              "again.") from None
     if not isinstance(raw, dict) or "cells" not in raw:
         raise SubmissionError(f"{path} is JSON but not a Jupyter notebook (no 'cells').")
     try:
         notebook = nbformat.reads(text, as_version=4)
+        nbformat.validate(notebook)
     except Exception as error:  # nbformat raises several kinds on malformed input
-        raise SubmissionError(f"{path} is not a valid notebook: {error}") from None
+        first_line = str(error).strip().splitlines()[0][:200] if str(error).strip() else type(error).__name__
+        raise SubmissionError(f"{path} is not a valid notebook ({first_line}). Ask the student to open it "
+                              "in JupyterLab, save it and submit again.") from None
     return notebook
 
 

@@ -21,6 +21,7 @@ environment variable ``COURSE_SANDBOX=strict|userns|none``):
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import fcntl
 import functools
@@ -35,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import threading
+import weakref
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +44,7 @@ from .cgroups import SandboxCgroup
 
 HERE = Path(__file__).resolve().parent
 PR_SET_CHILD_SUBREAPER = 36
+PR_SET_PDEATHSIG = 1
 # Each sandbox running at the same time on this machine gets its own unprivileged user id,
 # so per-user limits (RLIMIT_NPROC) and signals never reach another student's sandbox.
 SANDBOX_UID_BASE = 420_000
@@ -130,6 +133,9 @@ class _OutputTail(threading.Thread):
 def _set_limits(limits: Limits, isolation: str, cgroup: SandboxCgroup | None = None):
     def apply():
         os.setsid()
+        # If the grading process dies (a class-grading worker killed mid-grading), so does the sandbox.
+        with contextlib.suppress(OSError, AttributeError):
+            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
         if cgroup is not None:
             cgroup.join()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))
@@ -265,6 +271,28 @@ def _mount_script(config: SandboxConfig, isolation: str, sandbox_root: Path, scr
     return "\n".join(lines)
 
 
+# An outer deadline for a whole grading: a watchdog stops every sandbox of this process, and no
+# new one starts until the next grading allows them again (engines.grade_task).
+_live_sandboxes: "weakref.WeakSet[SandboxProcess]" = weakref.WeakSet()
+_stopped_because: list[str] = []
+
+
+def stop_all_sandboxes(reason: str) -> None:
+    _stopped_because.append(reason)
+    for sandbox in list(_live_sandboxes):
+        with contextlib.suppress(Exception):
+            sandbox.kill()
+
+
+def allow_sandboxes() -> None:
+    _stopped_because.clear()
+
+
+def sandboxes_stopped() -> str:
+    """Why sandboxes were stopped since the last ``allow_sandboxes``, or ''."""
+    return _stopped_because[0] if _stopped_because else ""
+
+
 class _UidSlot:
     """A user id no other sandbox on this machine holds right now (a lock file per id)."""
 
@@ -292,6 +320,8 @@ class SandboxProcess:
     """One running worker. ``requests``/``responses`` are the protocol channel."""
 
     def __init__(self, config: SandboxConfig):
+        if _stopped_because:
+            raise RuntimeError(f"grading stopped: {_stopped_because[0]}")
         self.config = config
         self.isolation = available_isolation()
         self.root = Path(tempfile.mkdtemp(prefix="cnn-sandbox-", dir=_sandbox_parent()))
@@ -349,6 +379,7 @@ class SandboxProcess:
         self.stderr = _OutputTail(self.process.stderr, config.limits.output_bytes)
         self.stdout.start()
         self.stderr.start()
+        _live_sandboxes.add(self)
 
     @property
     def uid(self) -> int | None:
