@@ -245,3 +245,19 @@ def test_a_worker_killed_mid_class_costs_no_student(cluster):
     for student, result in results.items():
         assert "not_graded" not in result, result
         assert result["score"] == expected["student0" if int(student[-1]) % 2 == 0 else "student1"]
+
+
+def test_a_grading_past_its_deadline_is_stopped_and_reported():
+    """The sandbox's own limits allow 20 s per call; a whole grading has an outer deadline too."""
+    from autograder.engines import grade_task
+    from autograder.secret import course_secret
+    hang = {"correlate2d": "def correlate2d(image, kernel):\n    while True:\n        pass\n"}
+    task = GradingTask(ASSIGNMENT, "slow", nbformat.writes(build_submission(ASSIGNMENT, hang)).encode(),
+                       secret=course_secret(REPO), data_profile="embedded", deadline_seconds=6)
+    started = time.monotonic()
+    result = grade_task(task)
+    assert time.monotonic() - started < 40
+    assert "deadline of 6 s" in result.get("not_graded", ""), result
+    again = grade_task(GradingTask(ASSIGNMENT, "next", nbformat.writes(build_submission(ASSIGNMENT)).encode(),
+                                   secret=course_secret(REPO), data_profile="embedded"))
+    assert again["score"] == again["max_score"]  # the next grading in the same worker is not affected
