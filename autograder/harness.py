@@ -259,8 +259,18 @@ class StudentProxy:
             raise StudentFailure("error", f"{what} could not be listed: {error}") from None
 
     def handed_in_layers(self, name: str, what: str = "") -> list:
-        """The layers of the handed-in file ``name``, described in the clean worker."""
-        return self.inspect_handed_in("saved_model_layers", name, what=what or f"Loading {name}", timeout=120.0)
+        """The layers of the handed-in file ``name``, described in the clean worker; they depend on the
+        file alone, so they are kept per file content for the life of the grading process."""
+        import hashlib
+        local = next((p for p in self.session.config.artifacts if p.name == name), None)
+        key = hashlib.sha256(local.read_bytes()).hexdigest() if local is not None else None
+        cache = process_cache("handed-in layers")
+        if key is None or key not in cache:
+            layers = self.inspect_handed_in("saved_model_layers", name, what=what or f"Loading {name}", timeout=120.0)
+            if key is None:
+                return layers
+            cache[key] = layers
+        return cache[key]
 
     def close(self) -> None:
         """Stop the worker that ``inspect_handed_in`` started, if any."""

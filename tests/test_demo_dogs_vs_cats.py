@@ -28,7 +28,7 @@ def test_typical_mistakes_lose_exactly_their_targets(results):
         "make_subset", "make_augmentation", "build_convnet_with_augmentation", "train_convnet_from_scratch"}
     assert "not expected" in failure_messages(result, "make_subset")
     assert "'vertical'" in failure_messages(result, "make_augmentation")
-    assert "belongs in the model" in failure_messages(result, "train_convnet_from_scratch")
+    assert "expected Rescaling" in failure_messages(result, "train_convnet_from_scratch")
 
 
 def test_never_started_gets_zero_with_clearfailure_messages(results):

@@ -110,8 +110,15 @@ def test_param_counts_equal_count_params():
 
 
 def test_summarize_stack_equals_keras_on_the_hidden_stacks_and_more():
+    """The random stacks the hidden checks draw (per submission: here for one draw) and 120 more."""
+    from autograder import harness
+    harness.begin_grading(b"test secret", 12345)
+    try:
+        stacks._THIS_SUBMISSION.clear()
+        cases = [stacks.expected_case(("random", i)) for i in range(stacks.RANDOM_STACKS)]
+    finally:
+        harness.end_grading()
     rng = np.random.default_rng(99)
-    cases = [stacks.expected_case(("random", i)) for i in range(stacks.RANDOM_STACKS)]
     cases += [stacks._random_stack(rng) for _ in range(120)]
     for shape, layers, expected in cases:
         assert ref.summarize_stack(shape, layers) == expected, stacks.describe_stack(shape, layers)
