@@ -44,7 +44,6 @@ from .cgroups import SandboxCgroup
 
 HERE = Path(__file__).resolve().parent
 PR_SET_CHILD_SUBREAPER = 36
-PR_SET_PDEATHSIG = 1
 # Each sandbox running at the same time on this machine gets its own unprivileged user id,
 # so per-user limits (RLIMIT_NPROC) and signals never reach another student's sandbox.
 SANDBOX_UID_BASE = 420_000
@@ -133,9 +132,9 @@ class _OutputTail(threading.Thread):
 def _set_limits(limits: Limits, isolation: str, cgroup: SandboxCgroup | None = None):
     def apply():
         os.setsid()
-        # If the grading process dies (a class-grading worker killed mid-grading), so does the sandbox.
-        with contextlib.suppress(OSError, AttributeError):
-            ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        # No PR_SET_PDEATHSIG: it fires when the *thread* that started the sandbox ends. If the grading
+        # process dies, the worker reads end-of-file on its request pipe and exits; a busy one is
+        # ended by its CPU-time limit.
         if cgroup is not None:
             cgroup.join()
         resource.setrlimit(resource.RLIMIT_CPU, (limits.cpu_seconds, limits.cpu_seconds))

@@ -2,9 +2,16 @@
 
 The listing is the grader's own: it walks the sandbox's file system through the namespace's
 init (``SandboxProcess.outside_root``) with directory file descriptors, never following a
-symbolic link (``os.fwalk(follow_symlinks=False)``, every file opened with ``O_NOFOLLOW``), so a
-link the student planted cannot make the grader read a file outside the sandbox, and nothing
-the student's code did to its own process can change what is listed.
+symbolic link, so a link the student planted cannot make the grader read a file outside the
+sandbox, and nothing the student's code did to its own process can change what is listed.
+
+The student's processes may still be running while the grader lists, and may swap what it is
+about to open: every folder is opened with ``O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK`` (a link or a
+FIFO put in a folder's place fails at once, nothing is followed and nothing blocks) and must be
+the folder that was seen a moment before (``samestat``); every file with ``O_NOFOLLOW |
+O_NONBLOCK``. (``os.fwalk`` opens each folder with plain ``O_RDONLY`` after checking it, so a
+FIFO swapped in between blocked the grader for good, and a link swapped in was followed to the
+grader's own file system.)
 
 The format is that of ``inspectors.list_file_tree``, which the reference's folders are listed
 with: relative POSIX path -> ``"dir"``, ``"link -> <target>"``, ``"file <size> <sha256>"`` or
@@ -20,10 +27,15 @@ from pathlib import Path
 
 MAX_ENTRIES = 2000
 MAX_FILE_BYTES = 64 << 20
+MAX_DEPTH = 32  # folders inside folders: one open descriptor each
 
 
 class ListingError(ValueError):
     """The folder cannot be listed (not inside the sandbox, too large, a link on the way)."""
+
+
+_FOLDER_FLAGS = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
+_FILE_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_CLOEXEC
 
 
 def _open_folder(base: Path, inside: str) -> int:
@@ -32,10 +44,10 @@ def _open_folder(base: Path, inside: str) -> int:
     parts = [p for p in inside.split("/") if p]
     if any(p in (".", "..") for p in parts):
         raise ListingError(f"not a plain absolute path: {inside!r}")
-    descriptor = os.open(base, os.O_RDONLY | os.O_DIRECTORY)
+    descriptor = os.open(base, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
     try:
         for part in parts:
-            step = os.open(part, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW, dir_fd=descriptor)
+            step = os.open(part, _FOLDER_FLAGS, dir_fd=descriptor)
             os.close(descriptor)
             descriptor = step
     except OSError as error:
@@ -46,7 +58,7 @@ def _open_folder(base: Path, inside: str) -> int:
 
 def _describe_file(name: str, folder: int) -> str:
     try:
-        descriptor = os.open(name, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK, dir_fd=folder)
+        descriptor = os.open(name, _FILE_FLAGS, dir_fd=folder)
     except OSError:
         return "other"
     try:
@@ -63,25 +75,46 @@ def _describe_file(name: str, folder: int) -> str:
         os.close(descriptor)
 
 
+def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int) -> None:
+    """Add the entries of the open ``folder`` (sorted), then those of each subfolder in turn."""
+    names = []
+    with os.scandir(folder) as scan:
+        for entry in scan:  # stop reading at once when there are too many
+            names.append(entry.name)
+            if len(entries) + len(names) > MAX_ENTRIES:
+                raise ListingError(f"more than {MAX_ENTRIES} files and folders under {inside}")
+    subfolders = []
+    for name in sorted(names):
+        info = os.stat(name, dir_fd=folder, follow_symlinks=False)
+        path = prefix + name
+        if stat.S_ISLNK(info.st_mode):
+            entries[path] = f"link -> {os.readlink(name, dir_fd=folder)}"
+        elif stat.S_ISDIR(info.st_mode):
+            entries[path] = "dir"
+            subfolders.append((name, path, info))
+        else:
+            entries[path] = _describe_file(name, folder)
+    for name, path, seen in subfolders:
+        if depth >= MAX_DEPTH:
+            raise ListingError(f"folders nested more than {MAX_DEPTH} deep under {inside}")
+        try:
+            descriptor = os.open(name, _FOLDER_FLAGS, dir_fd=folder)
+        except OSError:
+            raise ListingError(f"{path} changed while the grader listed it") from None
+        try:
+            if not os.path.samestat(seen, os.fstat(descriptor)):
+                raise ListingError(f"{path} changed while the grader listed it")
+            _walk(descriptor, path + "/", entries, inside, depth + 1)
+        finally:
+            os.close(descriptor)
+
+
 def list_tree(base: Path, inside: str) -> dict:
     """Everything under ``inside`` (a path inside the sandbox whose root is ``base`` here)."""
     top = _open_folder(base, inside)
     entries: dict[str, str] = {}
     try:
-        for folder, subfolders, names, folder_fd in os.fwalk(".", dir_fd=top, follow_symlinks=False):
-            subfolders.sort()
-            relative_folder = "" if folder == "." else folder.removeprefix("./") + "/"
-            for name in sorted(subfolders + names):
-                info = os.stat(name, dir_fd=folder_fd, follow_symlinks=False)
-                path = relative_folder + name
-                if stat.S_ISLNK(info.st_mode):
-                    entries[path] = f"link -> {os.readlink(name, dir_fd=folder_fd)}"
-                elif stat.S_ISDIR(info.st_mode):
-                    entries[path] = "dir"
-                else:
-                    entries[path] = _describe_file(name, folder_fd)
-                if len(entries) > MAX_ENTRIES:
-                    raise ListingError(f"more than {MAX_ENTRIES} files and folders under {inside}")
+        _walk(top, "", entries, inside, 0)
     finally:
         os.close(top)
     return entries
