@@ -1,7 +1,8 @@
 """``make bench``: figures, measured side by side on this machine. Nothing is asserted.
 
 1. grading one submission next to one plain execution of the same notebook;
-2. a class of N submissions graded with 1 worker and with W workers;
+2. a class of 100 assignment-01 submissions and one of 20 assignment-04 submissions, each graded
+   serially, on the Dask local cluster with 1 and with W workers, and on the former process pool;
 3. the reference conv2d_fast next to tf.nn.conv2d and the loop conv2d.
 """
 
@@ -17,6 +18,7 @@ from pathlib import Path
 import nbformat
 import numpy as np
 
+from .assignments import load_assignment
 from .grading import grade_submission, load_reference
 
 ASSIGNMENT = "01_convolution_by_hand"
@@ -52,31 +54,54 @@ def grading_vs_plain_execution(folder: Path) -> None:
           f"(grading / execution = {grading / plain:.2f})")
 
 
-def class_grading(folder: Path, size: int, workers: int) -> None:
-    from .classroom import grade_all
-    from .demo import demo_class, write_submissions  # noqa: F401
-    course = folder / "course"
-    notebook_name = "convolution_by_hand"
-    base = demo_class(ASSIGNMENT)
-    honest = [base["ada"], base["brook"], base["drew"]]  # casey's hang would dominate the timing
+def _class_tasks(folder: Path, assignment_id: str, size: int) -> list:
+    """``size`` tasks of the demo class's honest students (casey's hang would dominate a timing)."""
+    from .classroom import _prepare
+    from .demo import demo_class
+    from .secret import course_secret
+    staging = folder / f"staging-{assignment_id}"
+    base = demo_class(assignment_id, staging)
+    honest = ["ada", "brook", "drew"]
+    course = folder / f"course-{assignment_id}"
+    notebook_name = f"{load_assignment(assignment_id).notebook_name}.ipynb"
+    tasks = []
     for i in range(size):
-        target = course / "submitted" / f"student{i:03d}" / ASSIGNMENT
+        who = honest[i % len(honest)]
+        target = course / "submitted" / f"student{i:03d}" / assignment_id
         target.mkdir(parents=True)
-        nbformat.write(honest[i % len(honest)], target / f"{notebook_name}.ipynb")
-    timings = {}
-    for count in sorted({1, workers}):
-        results = course / "autograder-results"
-        if results.exists():
-            import shutil
-            shutil.rmtree(results)
-        started = time.perf_counter()
-        grade_all(ASSIGNMENT, course, count)
-        timings[count] = time.perf_counter() - started
-    print(f"2. A class of {size} submissions")
-    for count, seconds in timings.items():
-        print(f"   {count} worker(s): {seconds:7.2f} s  ({seconds / size:.2f} s per submission)")
-    if workers > 1:
-        print(f"   speed-up with {workers} workers: {timings[1] / timings[workers]:.2f}x on {os.cpu_count()} cores")
+        nbformat.write(base[who], target / notebook_name)
+        for handed in (staging / who).glob("*") if (staging / who).is_dir() else []:
+            (target / handed.name).write_bytes(handed.read_bytes())
+        task, _, problem = _prepare(assignment_id, f"student{i:03d}", target / notebook_name, course,
+                                    course_secret(course), 1800.0)
+        assert task is not None, problem
+        tasks.append(task)
+    return tasks
+
+
+def class_grading(folder: Path, sizes: dict[str, int], workers: int) -> None:
+    """Each class graded by each engine, side by side; the engine's overhead per submission is
+    the local cluster's time with 1 worker less the serial time, over the class size."""
+    from .engines import DaskEngine, ProcessPoolEngine, SerialEngine, timed
+    print("2. Grading a class, engine by engine (wall-clock seconds; the same tasks each time)")
+    for number, (assignment_id, size) in enumerate(sizes.items()):
+        tasks = _class_tasks(folder, assignment_id, size)
+        timings = {}
+        engines = [("serial, in this process", lambda: SerialEngine()),
+                   ("Dask local cluster, 1 worker", lambda: DaskEngine(workers=1)),
+                   (f"Dask local cluster, {workers} workers", lambda: DaskEngine(workers=workers)),
+                   (f"former process pool, {workers} workers", lambda: ProcessPoolEngine(workers))]
+        print(f"   {assignment_id}: a class of {size}")
+        for label, make in engines:
+            with make() as engine:
+                results, seconds = timed(engine, tasks)
+            failed = sum(1 for r in results.values() if "not_graded" in r)
+            timings[label] = seconds
+            print(f"     {label:38} {seconds:8.1f} s  ({seconds / size:5.2f} s per submission)"
+                  + (f"  {failed} not graded!" if failed else ""))
+        one, many = timings["Dask local cluster, 1 worker"], timings[f"Dask local cluster, {workers} workers"]
+        print(f"     speed-up, {workers} workers against 1: {one / many:.2f}x on {os.cpu_count()} cores; "
+              f"engine overhead per submission: {(one - timings['serial, in this process']) / size * 1000:+.0f} ms")
 
 
 def naive_conv2d(x, kernel, strides):
@@ -104,6 +129,8 @@ def convolution_speed() -> None:
     loop = _best_of(lambda: reference.conv2d(x, kernel, **arguments), 3)
     fast = _best_of(lambda: reference.conv2d_fast(x, kernel, **arguments), 5)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from cnn_course.runtime import configure
+    configure()  # keeps TensorFlow's start-up lines off the terminal
     import tensorflow as tf
     x32, k32 = tf.constant(x, tf.float32), tf.constant(kernel, tf.float32)
     tf.nn.conv2d(x32, k32, 2, "VALID")  # warm-up
@@ -119,14 +146,16 @@ def convolution_speed() -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--class-size", type=int, default=12)
+    parser.add_argument("--class-01", type=int, default=100, help="size of the assignment-01 class")
+    parser.add_argument("--class-04", type=int, default=20, help="size of the assignment-04 class")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
     print(f"Machine: {os.cpu_count()} cores; figures are wall-clock seconds on this machine.\n")
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         grading_vs_plain_execution(Path(scratch))
         print()
-        class_grading(Path(scratch), args.class_size, args.workers)
+        class_grading(Path(scratch), {"01_convolution_by_hand": args.class_01,
+                                      "04_small_data_convnets": args.class_04}, args.workers)
     print()
     convolution_speed()
     return 0
