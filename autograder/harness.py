@@ -270,7 +270,12 @@ class StudentProxy:
         if not scratch or not (inside == scratch or inside.startswith(scratch + "/")):
             raise StudentFailure("error", f"{what} is not where the grader created it.")
         try:
-            return list_tree(process.outside_root(), inside)
+            root = process.outside_root()
+        except RuntimeError:  # the student's process stopped, and its scratch space went with it
+            raise StudentFailure("error", f"{what} could not be listed: the process running your code had "
+                                          "stopped (did it call exit() or os._exit()?)") from None
+        try:
+            return list_tree(root, inside)
         except ListingError as error:
             raise StudentFailure("error", f"{what} could not be listed: {error}") from None
 

@@ -143,4 +143,59 @@ def test_a_folder_swapped_for_a_fifo_or_a_link_while_the_grader_lists_gains_noth
         writer.join(5)
     assert not hung, f"the grader's listing blocked (outcomes so far: {outcomes})"
     assert opened["by"] == "nobody", "the grader opened a FIFO of the grading machine through a link"
+    assert set(outcomes) <= {"listed", "refused: changed while listed"}, outcomes
     assert outcomes.get("listed", 0) > 10, outcomes
+
+
+CHURN = '''
+import os
+import time
+
+
+def start_churning(root, seconds):
+    """A child process that creates and deletes files, folders and links under root, as fast as it can."""
+    if os.fork() == 0:
+        end = time.time() + seconds
+        while time.time() < end:
+            for i in range(40):
+                path = os.path.join(root, f"churn{i}")
+                if i % 3 == 0:
+                    os.mkdir(path)
+                    os.rmdir(path)
+                elif i % 3 == 1:
+                    os.symlink("/etc", path)
+                    os.unlink(path)
+                else:
+                    open(path, "wb").close()
+                    os.unlink(path)
+        os._exit(0)
+    return True
+
+
+def exit_soon(root):
+    """Return at once, and stop the process running the student's code a moment later."""
+    import threading
+    threading.Timer(0.3, os._exit, (0,)).start()
+    return True
+'''
+
+
+def test_entries_that_vanish_while_the_grader_lists_are_the_students_error():
+    """A process the student left running creates and deletes files, folders and links in the output
+    while the grader lists it, and the student's process stops right after make_subset returns (its
+    scratch space, a tmpfs of its namespace, goes with it). Each made the listing raise something other
+    than its own ListingError (FileNotFoundError from a stat, EINVAL from reading a link that had become
+    a file, RuntimeError for a sandbox whose init was gone): an internal error of the grader ("your TA
+    will regrade"). Now a listing that meets a change fails plainly, as the student's error."""
+    with _listing_session(CHURN) as session:
+        proxy = StudentProxy(session)
+        root = _fake_tree(proxy)
+        assert session.call("start_churning", root, 6.0).value is True
+        outcomes = {}
+        _lister(proxy, root, 5.0, outcomes).join(30)
+        assert set(outcomes) <= {"listed", "refused: changed while listed"}, outcomes
+        assert outcomes.get("refused: changed while listed", 0) > 0, outcomes
+        assert session.call("exit_soon", root).value is True
+        time.sleep(2)
+        with pytest.raises(StudentFailure, match="could not be listed"):
+            proxy.list_tree(root)

@@ -9,9 +9,10 @@ The student's processes may still be running while the grader lists, and may swa
 about to open: every folder is opened with ``O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK`` (a link or a
 FIFO put in a folder's place fails at once, nothing is followed and nothing blocks) and must be
 the folder that was seen a moment before (``samestat``); every file with ``O_NOFOLLOW |
-O_NONBLOCK``. (``os.fwalk`` opens each folder with plain ``O_RDONLY`` after checking it, so a
-FIFO swapped in between blocked the grader for good, and a link swapped in was followed to the
-grader's own file system.)
+O_NONBLOCK``. An entry that vanishes or changes kind between two steps makes the listing fail
+with a ``ListingError`` (the student's error), never another exception. (``os.fwalk`` opens each
+folder with plain ``O_RDONLY`` after checking it, so a FIFO swapped in between blocked the grader
+for good, and a link swapped in was followed to the grader's own file system.)
 
 The format is that of ``inspectors.list_file_tree``, which the reference's folders are listed
 with: relative POSIX path -> ``"dir"``, ``"link -> <target>"``, ``"file <size> <sha256>"`` or
@@ -115,6 +116,8 @@ def list_tree(base: Path, inside: str) -> dict:
     entries: dict[str, str] = {}
     try:
         _walk(top, "", entries, inside, 0)
+    except OSError as error:  # an entry vanished or changed kind between two steps: the student's doing
+        raise ListingError(f"{inside} changed while the grader listed it ({error.strerror or error})") from None
     finally:
         os.close(top)
     return entries
