@@ -199,3 +199,32 @@ def test_entries_that_vanish_while_the_grader_lists_are_the_students_error():
         time.sleep(2)
         with pytest.raises(StudentFailure, match="could not be listed"):
             proxy.list_tree(root)
+
+
+SPARSE = '''
+import os
+
+
+def make_sparse_files(root, count):
+    """count files of 64 MB each (the sandbox's file size limit) that hold nothing: no room taken."""
+    for i in range(count):
+        with open(os.path.join(root, f"cat.{i}.jpg"), "wb") as handle:
+            handle.truncate(64 << 20)
+    return True
+'''
+
+
+def test_sparse_files_cannot_keep_the_grader_hashing():
+    """make_subset writes 1,990 sparse files of 64 MB (truncate: no room taken in the 128 MB scratch,
+    within the 64 MB file size limit), 127 GB of zeros that the grader's listing would hash: about two
+    minutes of the grader's own CPU per listing, outside every limit of the sandbox, and
+    test_make_subset lists seven times. Now a listing reads at most 256 MB of files in all, then fails
+    as the student's error."""
+    with _listing_session(SPARSE) as session:
+        proxy = StudentProxy(session)
+        root = _fake_tree(proxy)
+        assert session.call("make_sparse_files", root, 1990).value is True
+        started = time.monotonic()
+        with pytest.raises(StudentFailure, match="more than 256 MB in all"):
+            proxy.list_tree(root)
+        assert time.monotonic() - started < 5

@@ -28,6 +28,10 @@ from pathlib import Path
 
 MAX_ENTRIES = 2000
 MAX_FILE_BYTES = 64 << 20
+# All the files of one listing together. The sandbox's scratch space is a tmpfs of Limits.scratch_bytes
+# (128 MB) and no file may outgrow Limits.file_bytes, but a sparse file takes no room: 2,000 files of
+# 64 MB of zeros cost nothing to make and two minutes of the grader's CPU to hash.
+MAX_TOTAL_BYTES = 256 << 20
 MAX_DEPTH = 32  # folders inside folders: one open descriptor each
 
 
@@ -57,7 +61,9 @@ def _open_folder(base: Path, inside: str) -> int:
     return descriptor
 
 
-def _describe_file(name: str, folder: int) -> str:
+def _describe_file(name: str, folder: int, budget: list) -> str:
+    """``"file <size> <sha256>"``, or ``"other"`` for what is not a regular file. ``budget`` holds the
+    bytes this listing may still read (counted as they are read, a file may grow meanwhile)."""
     try:
         descriptor = os.open(name, _FILE_FLAGS, dir_fd=folder)
     except OSError:
@@ -70,13 +76,16 @@ def _describe_file(name: str, folder: int) -> str:
             raise ListingError(f"{name} is larger than {MAX_FILE_BYTES >> 20} MB")
         digest = hashlib.sha256()
         while chunk := os.read(descriptor, 1 << 16):
+            budget[0] -= len(chunk)
+            if budget[0] < 0:
+                raise ListingError(f"the files hold more than {MAX_TOTAL_BYTES >> 20} MB in all")
             digest.update(chunk)
         return f"file {info.st_size} {digest.hexdigest()}"
     finally:
         os.close(descriptor)
 
 
-def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int) -> None:
+def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int, budget: list) -> None:
     """Add the entries of the open ``folder`` (sorted), then those of each subfolder in turn."""
     names = []
     with os.scandir(folder) as scan:
@@ -94,7 +103,7 @@ def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int) -> N
             entries[path] = "dir"
             subfolders.append((name, path, info))
         else:
-            entries[path] = _describe_file(name, folder)
+            entries[path] = _describe_file(name, folder, budget)
     for name, path, seen in subfolders:
         if depth >= MAX_DEPTH:
             raise ListingError(f"folders nested more than {MAX_DEPTH} deep under {inside}")
@@ -105,7 +114,7 @@ def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int) -> N
         try:
             if not os.path.samestat(seen, os.fstat(descriptor)):
                 raise ListingError(f"{path} changed while the grader listed it")
-            _walk(descriptor, path + "/", entries, inside, depth + 1)
+            _walk(descriptor, path + "/", entries, inside, depth + 1, budget)
         finally:
             os.close(descriptor)
 
@@ -115,7 +124,7 @@ def list_tree(base: Path, inside: str) -> dict:
     top = _open_folder(base, inside)
     entries: dict[str, str] = {}
     try:
-        _walk(top, "", entries, inside, 0)
+        _walk(top, "", entries, inside, 0, [MAX_TOTAL_BYTES])
     except OSError as error:  # an entry vanished or changed kind between two steps: the student's doing
         raise ListingError(f"{inside} changed while the grader listed it ({error.strerror or error})") from None
     finally:
