@@ -228,3 +228,32 @@ def test_sparse_files_cannot_keep_the_grader_hashing():
         with pytest.raises(StudentFailure, match="more than 256 MB in all"):
             proxy.list_tree(root)
         assert time.monotonic() - started < 5
+
+
+NOT_UTF8 = '''
+import os
+
+
+def write_names_that_are_no_utf8(root):
+    os.makedirs(os.path.join(root, "cats_vs_dogs_small", "train", "cats"))
+    folder = os.path.join(root, "cats_vs_dogs_small", "train", "cats").encode()
+    open(folder + b"/cat.\\xff\\xfe.jpg", "wb").close()
+    os.symlink(b"/etc/\\xc3\\x28", folder + b"/link-\\xed\\xa0\\x80")
+    return True
+'''
+
+
+def test_file_names_that_are_no_utf8_reach_the_report_printable():
+    """make_subset writes a file and a link whose names (and the link's target) are bytes that are no
+    UTF-8. Python hands such names over as lone surrogates, which went into the listing and, through
+    the message that names unexpected files, into the result: what `grade` prints and the feedback
+    notebook could not encode them. Now the listing writes those bytes as \\xNN."""
+    with _listing_session(NOT_UTF8) as session:
+        proxy = StudentProxy(session)
+        root = _fake_tree(proxy)
+        assert session.call("write_names_that_are_no_utf8", root).value is True
+        listing = proxy.list_tree(root)
+    text = "\n".join(f"{path}: {entry}" for path, entry in listing.items())
+    text.encode("utf-8")
+    assert "cats_vs_dogs_small/train/cats/cat.\\xff\\xfe.jpg: file 0 " in text, text
+    assert "cats_vs_dogs_small/train/cats/link-\\xed\\xa0\\x80: link -> /etc/\\xc3(" in text, text

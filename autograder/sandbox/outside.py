@@ -85,6 +85,12 @@ def _describe_file(name: str, folder: int, budget: list) -> str:
         os.close(descriptor)
 
 
+def _shown(name: str) -> str:
+    """A name as a report can print it: bytes that are no UTF-8 written as ``\\xNN`` (Python hands
+    them over as lone surrogates, which no report, JSON file or notebook can encode)."""
+    return os.fsencode(name).decode("utf-8", "backslashreplace")
+
+
 def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int, budget: list) -> None:
     """Add the entries of the open ``folder`` (sorted), then those of each subfolder in turn."""
     names = []
@@ -96,9 +102,9 @@ def _walk(folder: int, prefix: str, entries: dict, inside: str, depth: int, budg
     subfolders = []
     for name in sorted(names):
         info = os.stat(name, dir_fd=folder, follow_symlinks=False)
-        path = prefix + name
+        path = prefix + _shown(name)
         if stat.S_ISLNK(info.st_mode):
-            entries[path] = f"link -> {os.readlink(name, dir_fd=folder)}"
+            entries[path] = f"link -> {_shown(os.readlink(name, dir_fd=folder))}"
         elif stat.S_ISDIR(info.st_mode):
             entries[path] = "dir"
             subfolders.append((name, path, info))
