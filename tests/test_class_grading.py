@@ -14,7 +14,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.classroom import find_submissions, grade_all, grade_class
+from autograder.classroom import grade_all, record_in_gradebook, summary
 from autograder.engines import DaskEngine, GradingTask, SerialEngine
 from autograder.release import nbgrader_command, write_course_config
 from autograder.submissions import build_submission
@@ -92,13 +92,15 @@ def broken_class(tmp_path_factory):
     _write(course, "zzz", build_submission(ASSIGNMENT))  # last in the alphabet: still recorded
     (course / "submitted" / "renamed" / ASSIGNMENT).mkdir(parents=True)
     (course / "submitted" / "renamed" / ASSIGNMENT / "my notebook.ipynb").write_text("{}")
-    code = grade_class(ASSIGNMENT, course, workers=2, progress=False)
-    return course, code
+    with DaskEngine(workers=2) as engine:
+        run = grade_all(ASSIGNMENT, course, engine, progress=False)
+    record_in_gradebook(course, ASSIGNMENT, run, force=False)
+    return course, run
 
 
-def test_a_broken_notebook_costs_only_its_student(broken_class, capsys):
-    course, code = broken_class
-    assert code == 0
+def test_a_broken_notebook_costs_only_its_student(broken_class):
+    course, run = broken_class
+    assert not run.gradebook_problems
     results = course / "autograder-results" / ASSIGNMENT
     graded = {p.stem: json.loads(p.read_text()) for p in results.glob("*.json")}
     assert set(graded) == {"ada", "brook", "nocheck", "zzz"}
@@ -117,18 +119,15 @@ def test_the_gradebook_equals_the_graders_json(broken_class):
     assert not {"nested", "number", "twice", "renamed"} & {s for s, v in recorded.items() if v}
 
 
-def test_not_graded_lines_name_the_problem(tmp_path, capsys):
-    course = _course(tmp_path)
-    _write(course, "ada", build_submission(ASSIGNMENT))
-    _write(course, "nested", _deeply_nested())
-    _write(course, "number", _source_is_a_number())
-    _write(course, "twice", _duplicated_cell())
-    with SerialEngine() as engine:
-        run = grade_all(ASSIGNMENT, course, engine, progress=False)
+def test_not_graded_lines_name_the_problem(broken_class):
+    course, run = broken_class
     assert isinstance(run.results["ada"], dict)
     assert "nested too deeply" in run.results["nested"]
     assert "not a valid notebook" in run.results["number"]
     assert "'relu' appears 2 times" in run.results["twice"] and "delete the copy" in run.results["twice"]
+    assert "no convolution_by_hand.ipynb" in run.results["renamed"] and "my notebook.ipynb" in run.results["renamed"]
+    text = summary(run, ASSIGNMENT, course)
+    assert "4 graded" in text and "4 not graded" in text and "not graded: twice: cell 'relu'" in text
 
 
 def test_grade_exits_2_with_one_line_for_a_malformed_notebook(tmp_path):
