@@ -195,6 +195,10 @@ def grade_class(assignment_id: str, course_root: Path, workers: int | None = Non
     print(score_table(run.results))
     if run_nbgrader:
         record_in_gradebook(course_root, assignment_id, run, force)
+    text = summary(run, assignment_id, course_root)
     print()
-    print(summary(run, assignment_id, course_root))
+    print(text)
+    folder = course_root / "autograder-results" / assignment_id
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "summary.txt").write_text(text + "\n")
     return 0

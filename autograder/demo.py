@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime
 import importlib.util
+import json
 import shutil
 import time
 from pathlib import Path
@@ -162,6 +163,19 @@ def demo_class(assignment_id: str, folder: Path | None = None) -> dict[str, nbfo
     raise KeyError(f"no demo class for {assignment_id}")
 
 
+def broken_submissions_01() -> dict[str, str]:
+    """Two more students of 01 whose notebooks cannot be graded, each costing only themselves:
+    erin copied her relu cell in JupyterLab (the same graded cell twice), finn's upload was cut."""
+    notebook = build_submission("01_convolution_by_hand", written=False)
+    index = next(i for i, cell in enumerate(notebook.cells)
+                 if cell.get("metadata", {}).get("nbgrader", {}).get("grade_id") == "relu")
+    copy = nbformat.from_dict(json.loads(json.dumps(notebook.cells[index])))
+    copy["id"] = "relu-copy"
+    notebook.cells.insert(index + 1, copy)
+    whole = nbformat.writes(build_submission("01_convolution_by_hand"))
+    return {"erin": nbformat.writes(notebook), "finn": whole[: len(whole) // 3]}
+
+
 def write_submissions(course_root: Path, assignment_id: str) -> None:
     """Place submissions where nbgrader collect would: submitted/<student>/<assignment>/."""
     notebook_name = load_assignment(assignment_id).notebook_name
@@ -174,6 +188,12 @@ def write_submissions(course_root: Path, assignment_id: str) -> None:
             shutil.copy(artifact, folder / artifact.name)  # trained models handed in with the notebook
         nbformat.write(notebook, folder / f"{notebook_name}.ipynb")
         (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
+    if assignment_id == "01_convolution_by_hand":
+        for student, text in broken_submissions_01().items():
+            folder = course_root / "submitted" / student / assignment_id
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / f"{notebook_name}.ipynb").write_text(text)
+            (folder / "timestamp.txt").write_text(stamp.strftime("%Y-%m-%d %H:%M:%S.%f %Z"))
 
 
 def run_demo(course_root: Path, workers: int = 2, assignments: list[str] | None = None,

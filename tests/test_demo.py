@@ -50,6 +50,21 @@ def test_attacks_cost_only_the_attacking_functions(results_01):
     assert "output truncated" in result["student_output"]["stdout"]
 
 
+def test_broken_notebooks_cost_only_their_students(demo_course, results_01):
+    """erin's graded cell appears twice, finn's upload was cut: neither is graded (no result, no
+    autograded score), both are named in the run's summary, and everyone else is recorded."""
+    assert not {"erin", "finn"} & set(results_01)
+    summary = (demo_course / "autograder-results" / ASSIGNMENT / "summary.txt").read_text()
+    rows = {row["student_id"]: row for row in csv.DictReader((demo_course / "grades.csv").open())
+            if row["assignment"] == ASSIGNMENT}
+    for student in ("ada", "brook", "casey", "drew"):
+        assert float(rows[student]["raw_score"]) == results_01[student]["score"]
+    for student in ("erin", "finn"):
+        assert student not in rows or float(rows[student]["raw_score"] or 0) == 0
+    assert "not graded: erin: cell 'relu' appears 2 times" in summary
+    assert "not graded: finn:" in summary and "not valid JSON" in summary
+
+
 
 
 
