@@ -178,13 +178,27 @@ class StudentProxy:
         key = (function, repr(args))
         if key not in self._saved:
             try:
-                self._saved[key] = self.call(function, *args, then="keras_file_bytes")
+                self._saved[key] = self._saved_file(function, self.call(function, *args, then="keras_file_bytes"))
             except StudentFailure as failure:
                 self._saved[key] = failure
         if isinstance(self._saved[key], StudentFailure):
             raise self._saved[key]
         return self._in_clean_worker(("from_keras_file", self._saved[key], inspector, *inspector_args),
                                      what=f"the model {function}() returned")
+
+    def _saved_file(self, function: str, data) -> np.ndarray:
+        """The bytes the student's worker says a returned model saves to, checked here: the student's
+        process may send anything (up to the channel's 512 MB), and what is kept is kept for the whole
+        grading and sent on to the clean worker, which cannot write a file larger than its file size
+        limit anyway."""
+        from .sandbox.inspectors import MAX_KERAS_FILE_BYTES
+        if not (isinstance(data, np.ndarray) and data.dtype == np.uint8 and data.ndim == 1):
+            raise StudentFailure("error", f"the model {function}() returned could not be saved as a .keras file.")
+        limit = min(MAX_KERAS_FILE_BYTES, self.session.config.limits.file_bytes)
+        if data.size > limit:
+            raise StudentFailure("error", f"the model {function}() returned takes {data.size / 2**20:.0f} MB when "
+                                          f"saved; the limit is {limit >> 20} MB.")
+        return data
 
     def warm_clean_worker(self) -> None:
         """Start the clean worker and import Keras in it now, beside the student's worker loading the

@@ -904,7 +904,6 @@ def test_models_that_carry_code_or_are_no_keras_models_score_zero_with_a_message
     assert "(a keras.ops operation)" in _failures(dogs_a, "build_convnet_from_scratch")
 
 
-@pytest.mark.xfail(strict=True, reason="hole: the bytes of a returned model are kept and sent on whatever their size")
 def test_the_bytes_of_a_returned_model_are_bounded_on_the_grader_side(mnist_graded):
     """B's cell makes the saved bytes of build_convnet_without_pooling's model 80 MB of zeros (the
     student's process can return any bytes, up to the channel's 512 MB). The grader kept them for the

@@ -354,6 +354,7 @@ def from_keras_file(data, inspector: str, *args):
     ``inspector`` to the model, with ``args``. The loaded model is kept for the next inspector."""
     import hashlib
     import os
+    import shutil
     import tempfile
 
     import keras
@@ -361,11 +362,15 @@ def from_keras_file(data, inspector: str, *args):
     data = np.asarray(data, dtype=np.uint8)
     digest = hashlib.sha256(data.tobytes()).hexdigest()
     if digest not in _from_files:
-        path = os.path.join(tempfile.mkdtemp(prefix="described-"), "model.keras")
-        with open(path, "wb") as handle:
-            handle.write(data.tobytes())
         _from_files.clear()
-        _from_files[digest] = keras.saving.load_model(path, safe_mode=True)
+        folder = tempfile.mkdtemp(prefix="described-")
+        path = os.path.join(folder, "model.keras")
+        try:  # the file goes once loaded (or not): the scratch space is small, and shared by every description
+            with open(path, "wb") as handle:
+                handle.write(data.tobytes())
+            _from_files[digest] = keras.saving.load_model(path, safe_mode=True)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
     if inspector not in ("keras_model_summary", "keras_model_description", "describe_layer_stack", "apply_layer",
                          "predict_with"):
         raise ValueError(f"unknown inspector {inspector!r}")
