@@ -1065,7 +1065,6 @@ def test_the_order_of_the_held_out_images_is_drawn_per_submission(tmp_path):
     assert np.allclose(predictions[0], predictions[1], atol=1e-5)
 
 
-@pytest.mark.xfail(strict=True, reason="hole: preprocess_images's and smooth_curve's cases are the same for everyone")
 def test_the_cases_of_preprocess_images_and_smooth_curve_are_per_submission(mnist_graded, dogs_graded):
     """preprocess_images (03) and smooth_curve (04) answer every case with an error that carries a
     digest of their inputs, in two different submissions each. Their cases were drawn from generators

@@ -3,10 +3,10 @@
 import numpy as np
 import pytest
 
-from autograder.harness import expect, expect_array
+from autograder.harness import expect, expect_array, hidden_rng
 
 TARGET = pytest.mark.target("smooth_curve")
-rng = np.random.default_rng(404)
+rng = hidden_rng("smooth_curve cases")  # per submission: values drawn afresh, lengths fixed
 
 
 def _noisy_accuracies(n):
