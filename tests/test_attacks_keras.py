@@ -926,7 +926,6 @@ def test_a_file_that_outputs_logits_is_refused_by_the_probability_checks(mnist_g
     assert "are not probabilities" in _message(result, "test_rows_are_probabilities")
 
 
-@pytest.mark.xfail(strict=True, reason="hole: a correct file with its activations as layers is refused")
 def test_a_correct_network_written_differently_is_accepted_like_its_builder(mnist_graded, dogs_graded):
     """Not an attack: C hands in the trained network written with its activations as layers (Conv2D then
     ReLU(), Dense(10) then Softmax()), which build_mnist_convnet's checks accept (03's VARIANTS); A (04)

@@ -62,12 +62,26 @@ def _reference_layers(reference, target):
 _LAYERS: dict = {}  # this grading's layers of each handed-in file (or the failure to load it)
 
 
+def _normalised(leaves: list) -> list:
+    """The two differences the build functions' checks accept (test_models._split and the check that
+    the augmentation stage comes first), so that the network they accept, trained, has the architecture
+    asked for here too: augmentation layers anywhere before the first convolution count as coming first
+    (they do nothing at prediction), and a Dropout right before Flatten counts as right after it."""
+    first_conv = next((i for i, leaf in enumerate(leaves) if leaf["type"] == "Conv2D"), len(leaves))
+    early = [i for i in range(first_conv) if leaves[i]["type"].startswith("Random")]
+    core = [leaf for i, leaf in enumerate(leaves) if i not in early]
+    for i in range(len(core) - 1):
+        if core[i]["type"] == "Dropout" and core[i + 1]["type"] == "Flatten":
+            core[i], core[i + 1] = core[i + 1], dict(core[i], output_shape=core[i + 1].get("output_shape"))
+    return [leaves[i] for i in early] + core
+
+
 def _layers(student, target):
     name, how_to_make = HANDED_IN[target]
     if name not in _LAYERS:
         try:
             student.artifact(name, how_to_make)
-            _LAYERS[name] = student.handed_in_layers(name, what=f"Loading {name}")
+            _LAYERS[name] = _normalised(student.handed_in_layers(name, what=f"Loading {name}"))
         except StudentFailure as failure:
             _LAYERS[name] = _clearer(name, failure)
     if isinstance(_LAYERS[name], StudentFailure):
