@@ -128,9 +128,6 @@ def convolution_speed() -> None:
     naive = _best_of(lambda: naive_conv2d(x, kernel, 2), 1)
     loop = _best_of(lambda: reference.conv2d(x, kernel, **arguments), 3)
     fast = _best_of(lambda: reference.conv2d_fast(x, kernel, **arguments), 5)
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    from cnn_course.runtime import configure
-    configure()  # keeps TensorFlow's start-up lines off the terminal
     import tensorflow as tf
     x32, k32 = tf.constant(x, tf.float32), tf.constant(kernel, tf.float32)
     tf.nn.conv2d(x32, k32, 2, "VALID")  # warm-up
@@ -150,6 +147,9 @@ def main(argv=None) -> int:
     parser.add_argument("--class-04", type=int, default=20, help="size of the assignment-04 class")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     args = parser.parse_args(argv)
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    from cnn_course.runtime import configure
+    configure()  # before anything imports TensorFlow: its start-up lines stay off the terminal
     print(f"Machine: {os.cpu_count()} cores; figures are wall-clock seconds on this machine.\n")
     with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
         grading_vs_plain_execution(Path(scratch))

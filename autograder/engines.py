@@ -217,7 +217,9 @@ class DaskEngine(Engine):
 
         futures = {}
         for task in tasks:
-            future = self.client.submit(self.grade, task, key=task.key, pure=False,
+            # The task's data (notebook, model files) goes to the cluster on its own, not inside the graph.
+            payload = self.client.scatter(task, hash=False)
+            future = self.client.submit(self.grade, payload, key=task.key, pure=False,
                                         resources={"GPU": 1} if task.needs_gpu else None)
             futures[future.key] = (future, task)
         for future in as_completed([f for f, _ in futures.values()]):
