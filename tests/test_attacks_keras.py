@@ -932,7 +932,9 @@ def test_a_correct_network_written_differently_is_accepted_like_its_builder(mnis
     the trained network with augmentation written as 04's VARIANTS write it (augmentation after
     Rescaling, Dropout before Flatten), with Dropout at 0.9 (it does nothing at prediction). The
     architecture check of handed-in files compared the layers one by one without the normalisations the
-    builders' checks apply, so both files, the very networks those checks accept, trained, scored zero."""
+    builders' checks apply, so both files, the very networks those checks accept, trained, scored zero.
+    Now the file checks apply them too (activation layers folded into the layer before; augmentation
+    layers before the first convolution counted as first; Dropout right before Flatten as after)."""
     assert _points(mnist_graded["C"][0])["train_mnist_convnet"] == 5.0, _failures(mnist_graded["C"][0], "train_mnist_convnet")
     dogs = dogs_graded["A"][0]
     assert _points(dogs)["train_convnet_with_augmentation"] == 3.0, _failures(dogs, "train_convnet_with_augmentation")
