@@ -98,7 +98,7 @@ def _error_header(error: BaseException) -> dict:
         return {"status": "forbidden", "library": str(error)}
     message = "".join(traceback.format_exception_only(type(error), error)).strip()
     return {"status": "error", "error_type": type(error).__name__,
-            "message": message[-MAX_TRACEBACK_CHARS:], "traceback": _student_traceback(error)}
+            "message": message[:MAX_TRACEBACK_CHARS], "traceback": _student_traceback(error)}
 
 
 def _fingerprint(values) -> list:
