@@ -215,12 +215,15 @@ class DaskEngine(Engine):
         from dask.distributed import as_completed
         from distributed.scheduler import KilledWorker
 
+        import warnings
         futures = {}
         for task in tasks:
-            # The task's data (notebook, model files) goes to the cluster on its own, not inside the graph.
-            payload = self.client.scatter(task, hash=False)
-            future = self.client.submit(self.grade, payload, key=task.key, pure=False,
-                                        resources={"GPU": 1} if task.needs_gpu else None)
+            # The task's data (notebook, model files) travels inside the task, not scattered to one
+            # worker: if that worker died, scattered data would be lost with it and the task with it.
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="Sending large graph")
+                future = self.client.submit(self.grade, task, key=task.key, pure=False,
+                                            resources={"GPU": 1} if task.needs_gpu else None)
             futures[future.key] = (future, task)
         for future in as_completed([f for f, _ in futures.values()]):
             task = futures[future.key][1]

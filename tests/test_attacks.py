@@ -850,7 +850,7 @@ def test_hidden_inputs_leave_only_in_pieces(channel_graded):
     assert "relu raised ValueError: HIDDEN [[-2.0, -0.0, 0.0, 1e-12, -1e-12, 3.5]] END" in relu[1]  # small: whole
     assert max(len(m) for m in relu) < MAX_STUDENT_MESSAGE + MAX_STUDENT_TRACEBACK + 200
     big = relu[0]  # the 4-D batch: 120 numbers, some 2,600 characters of repr, of which a third arrives
-    assert "[...]" in big and "HIDDEN" not in big.split("\n")[0] and len(big) < 1000, big
+    assert "[...]" in big and "END" not in big.split("\n")[0] and len(big) < 1000, big
 
 
 # =========================================================================================
