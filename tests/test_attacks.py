@@ -1217,10 +1217,13 @@ import time
 
 
 def hold(children, megabytes):
-    readers = []
+    """Megabytes held at once by children that are all still alive after every one has allocated
+    (a child the kernel's OOM killer took after it reported does not count: it no longer holds)."""
+    started = []
     for _ in range(children):
         read, write = os.pipe()
-        if os.fork() == 0:
+        pid = os.fork()
+        if pid == 0:
             try:
                 block = np.ones(megabytes << 17)  # touched: resident, not only reserved
                 os.write(write, b"1")
@@ -1229,8 +1232,11 @@ def hold(children, megabytes):
             time.sleep(3)
             os._exit(0)
         os.close(write)
-        readers.append(read)
-    return sum(os.read(read, 1) == b"1" for read in readers) * megabytes
+        started.append((pid, read))
+    reported = [(pid, os.read(read, 1) == b"1") for pid, read in started]
+    time.sleep(0.5)
+    alive = [pid for pid, ok in reported if ok and os.waitpid(pid, os.WNOHANG) == (0, 0)]
+    return len(alive) * megabytes
 '''
 
 
