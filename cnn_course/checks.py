@@ -5,8 +5,10 @@ functions, so a student sees the same kind of message in both places: what was
 compared, what differed, and which tolerance applied.
 
 Every check returns a one-line summary on success and raises ``CheckFailed`` with a
-readable message on failure. Whole arrays are never printed: only shapes and the
-worst element.
+readable message on failure. Whole arrays are never printed: only shapes, the first
+element that differs and the worst one. A sequence that differs is reported by its first
+differing element: its index (a path such as ``[6][2]`` inside nested sequences) and both
+values, each shortened in the same way, so that the difference itself is never cut off.
 """
 
 from __future__ import annotations
@@ -23,8 +25,12 @@ __all__ = [
     "check_array",
     "check_equal",
     "check_unmodified",
+    "first_difference",
     "tolerance_text",
 ]
+
+# The longest repr of one value in a failure message; both values are cut the same way.
+VALUE_LIMIT = 120
 
 
 class CheckFailed(AssertionError):
@@ -40,7 +46,8 @@ def tolerance_text(rtol: float, atol: float) -> str:
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
         return f"an array of shape {value.shape} and dtype {value.dtype}"
-    return f"a {type(value).__name__}"
+    name = type(value).__name__
+    return f"{'an' if name[:1] in 'aeiouAEIOU' else 'a'} {name}"
 
 
 def _as_numeric_array(label: str, got) -> np.ndarray:
@@ -64,7 +71,8 @@ def compare_arrays(label: str, got, expected, *, rtol: float = 1e-6, atol: float
     """Compare ``got`` with ``expected`` element-wise, within ``atol + rtol*|expected|``.
 
     The dtype is not compared (the course does not grade dtypes). NaN or infinity in
-    ``got`` where ``expected`` is finite is a mismatch.
+    ``got`` where ``expected`` is finite is a mismatch. A failure names the first element
+    that differs (in row-major order) and the worst one, each with its index and both values.
     """
     expected = np.asarray(expected)
     got = _as_numeric_array(label, got)
@@ -81,12 +89,13 @@ def compare_arrays(label: str, got, expected, *, rtol: float = 1e-6, atol: float
     if bad.any():
         excess = np.where(np.isnan(diff), np.inf, diff - allowed)
         worst = np.unravel_index(int(np.argmax(excess)), got.shape)
-        index = tuple(int(i) for i in worst)
-        raise CheckFailed(
-            f"{label}: {int(bad.sum())} of {got.size} values differ "
-            f"(tolerance: {tol}). Worst at index {index}: expected {exp64[worst]:.6g}, "
-            f"got {got64[worst]:.6g}."
-        )
+        first = np.unravel_index(int(np.argmax(bad)), got.shape)  # argmax finds the first True
+
+        def at(index):
+            return (f"index {tuple(int(i) for i in index)}: expected {exp64[index]:.6g}, "
+                    f"got {got64[index]:.6g}")
+        where = f"First at {at(first)}" + ("." if first == worst else f"; worst at {at(worst)}.")
+        raise CheckFailed(f"{label}: {int(bad.sum())} of {got.size} values differ (tolerance: {tol}). {where}")
     return f"{label}: shape {got.shape}, max |difference| {float(diff.max()):.2g} ({tol})"
 
 
@@ -95,12 +104,102 @@ def compare_exact(label: str, got, expected) -> str:
 
     Integers compare by value whatever their type (``np.int64(3)`` equals ``3``); a
     float that is a whole number is accepted where an int is expected only if it is
-    exactly that integer.
+    exactly that integer. Lists and tuples compare item by item (a list may stand for a
+    tuple); a failure names the first item that differs, with its index and both values.
     """
     ok, reason = _exactly_equal(got, expected)
     if not ok:
-        raise CheckFailed(f"{label}: expected {expected!r}, got {_short_repr(got)}{reason}.")
+        raise CheckFailed(f"{label}: {_explain(got, expected, reason)}.")
     return f"{label}: {expected!r} (exact match)"
+
+
+def first_difference(got, expected) -> tuple[tuple[int, ...], object, object] | None:
+    """Where ``got`` first differs from ``expected`` under :func:`compare_exact`'s rules.
+
+    Returns ``(path, got_item, expected_item)``, where ``path`` is the tuple of indices that
+    leads from the outer sequence to the innermost element that differs (``()`` when the
+    values themselves differ, e.g. a list compared with an int), or None when they are equal.
+    A missing item is reported as got ``_MISSING``, an extra one as expected ``_MISSING``.
+    """
+    if _exactly_equal(got, expected)[0]:
+        return None
+    if isinstance(expected, (tuple, list)) and isinstance(got, (tuple, list)):
+        for index, (g, e) in enumerate(zip(got, expected)):
+            inner = first_difference(g, e)
+            if inner is not None:
+                path, g_item, e_item = inner
+                return (index, *path), g_item, e_item
+        if len(got) < len(expected):
+            return (len(got),), _MISSING, expected[len(got)]
+        if len(got) > len(expected):
+            return (len(expected),), got[len(expected)], _MISSING
+    return (), got, expected
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "nothing"
+
+
+_MISSING = _Missing()
+
+
+def _path_text(path) -> str:
+    return "".join(f"[{i}]" for i in path)
+
+
+def _items(count: int) -> str:
+    return f"{count} item{'' if count == 1 else 's'}"
+
+
+def _explain(got, expected, reason: str) -> str:
+    """The failure message of compare_exact, after the label."""
+    if not isinstance(expected, (tuple, list)):
+        return _value_difference(got, expected) + reason
+    kind = type(expected).__name__
+    if not isinstance(got, (tuple, list)):
+        return f"expected a {kind} of {_items(len(expected))}, got {_describe(got)}: {_short_repr(got)}"
+    path, g_item, e_item = first_difference(got, expected)
+    top = path[0]
+    if len(path) == 1 and (g_item is _MISSING or e_item is _MISSING):
+        lengths = f"expected {_items(len(expected))}, got {len(got)}"
+        if e_item is _MISSING:
+            return f"{lengths}; the first {len(expected)} agree, and item [{top}] is extra: {_short_repr(g_item)}"
+        return f"{lengths}; the first {len(got)} agree, and item [{top}] is missing: expected {_short_repr(e_item)}"
+    lengths = "" if len(got) == len(expected) else f"expected {_items(len(expected))}, got {len(got)}; "
+    text = (f"{lengths}the first difference is item [{top}]: expected {_short_repr(expected[top])}, "
+            f"got {_short_repr(got[top])}")
+    if g_item is _MISSING or e_item is _MISSING:  # an inner sequence of another length: show it whole
+        path = path[:-1]
+        g_item, e_item = _at(got, path), _at(expected, path)
+    if len(path) > 1:
+        text += f"; inside it, at {_path_text(path)}: {_value_difference(g_item, e_item)}"
+    return text
+
+
+def _at(value, path):
+    for index in path:
+        value = value[index]
+    return value
+
+
+def _value_difference(got, expected) -> str:
+    """'expected X, got Y' for two values that are not both sequences; long strings are shown
+    around their first differing character, so that the difference is never cut off."""
+    if isinstance(got, str) and isinstance(expected, str) and max(len(got), len(expected)) > VALUE_LIMIT:
+        at = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
+        return (f"the strings first differ at character {at}: expected {_excerpt(expected, at)}, "
+                f"got {_excerpt(got, at)}")
+    text = f"expected {_short_repr(expected)}, got {_short_repr(got)}"
+    if not isinstance(got, (tuple, list, str)) and isinstance(expected, (tuple, list)):
+        text += f" ({_describe(got)})"
+    return text
+
+
+def _excerpt(text: str, at: int, width: int = 30) -> str:
+    start = max(at - width, 0)
+    piece = repr(text[start:at + width])
+    return ("..." if start > 0 else "") + piece + ("..." if at + width < len(text) else "")
 
 
 def _exactly_equal(got, expected) -> tuple[bool, str]:
@@ -125,7 +224,7 @@ def _exactly_equal(got, expected) -> tuple[bool, str]:
     raise TypeError(f"compare_exact does not handle {type(expected).__name__}")
 
 
-def _short_repr(value, limit: int = 80) -> str:
+def _short_repr(value, limit: int = VALUE_LIMIT) -> str:
     text = repr(value)
     return text if len(text) <= limit else text[: limit - 3] + "..."
 
