@@ -68,6 +68,8 @@ __all__ = [
     "image_problem",
     "filter_corrupt_images",
     "make_cats_vs_dogs_small",
+    "StandinHead",
+    "standin_with_head",
 ]
 
 PROFILES = ("full", "embedded")
@@ -1172,6 +1174,39 @@ def _draw_standin(label: int, number: int, *, seed: int = _STANDIN_SEED) -> Imag
     ``seed`` (a non-negative integer) picks another family of drawings: the grader draws
     its held-out stand-ins from a seed of its own; the course's stand-ins use the default.
     """
+    return _draw_standin_and_head(label, number, seed=seed)[0]
+
+
+@dataclass(frozen=True)
+class StandinHead:
+    """Where the head of a stand-in drawing is, in the pixels of the drawn image.
+
+    ``cx``, ``cy``: the centre of the head (x from the left, y from the top, in pixels), after the
+    mirroring that half of the drawings get; ``r``: the head's radius (the face ellipse spans about
+    0.9 to 1.05 ``r`` either way, the ears reach beyond); ``width``, ``height``: the image's size;
+    ``mirrored``: whether the drawing was mirrored left to right.
+    """
+
+    cx: float
+    cy: float
+    r: float
+    width: int
+    height: int
+    mirrored: bool
+
+
+def standin_with_head(label: int, number: int, *, seed: int = _STANDIN_SEED) -> tuple[Image.Image, StandinHead]:
+    """Stand-in number ``number`` of class ``label`` (0 = cat, 1 = dog) and where its head is.
+
+    The image is the one the embedded profile's files hold (``PetImages/Cat/<number>.jpg`` before
+    JPEG compression; the subsets' ``cat.<number>.jpg``); the head is where the features that tell
+    a cat from a dog are drawn (ears, eyes, muzzle, nose, whiskers). The animal is rotated about the
+    head's centre, so the centre does not move. ``seed`` as in the grader's held-out drawings.
+    """
+    return _draw_standin_and_head(label, number, seed=seed)
+
+
+def _draw_standin_and_head(label: int, number: int, *, seed: int = _STANDIN_SEED) -> tuple[Image.Image, StandinHead]:
     rng = np.random.default_rng([seed, label, number])
     width, height = int(rng.integers(160, 241)), int(rng.integers(140, 211))
     canvas = _background(rng, width, height)
@@ -1192,9 +1227,12 @@ def _draw_standin(label: int, number: int, *, seed: int = _STANDIN_SEED) -> Imag
     animal = animal.rotate(rng.uniform(-25, 25), resample=Image.Resampling.BILINEAR, center=(head.cx, head.cy))
     canvas.alpha_composite(animal)
     image = canvas.convert("RGB")
-    if rng.random() < 0.5:
+    mirrored = bool(rng.random() < 0.5)
+    if mirrored:
         image = ImageOps.mirror(image)
-    return _photo_finish(rng, image)
+    where = StandinHead(cx=width - head.cx if mirrored else head.cx, cy=head.cy, r=head.r, width=width,
+                        height=height, mirrored=mirrored)
+    return _photo_finish(rng, image), where
 
 
 if __name__ == "__main__":
