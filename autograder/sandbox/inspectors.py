@@ -372,7 +372,7 @@ def from_keras_file(data, inspector: str, *args):
         finally:
             shutil.rmtree(folder, ignore_errors=True)
     if inspector not in ("keras_model_summary", "keras_model_description", "describe_layer_stack", "apply_layer",
-                         "predict_with"):
+                         "predict_with", "predict_outputs"):
         raise ValueError(f"unknown inspector {inspector!r}")
     return INSPECTORS[inspector](_from_files[digest], *args)
 
@@ -380,3 +380,67 @@ def from_keras_file(data, inspector: str, *args):
 INSPECTORS.update({f.__name__: f for f in (write_file_tree, list_file_tree, describe_layer_stack,
                                            keras_model_description, predict_saved_model_batches,
                                            keras_file_bytes, from_keras_file, saved_model_layers)})
+
+
+# -- Assignment 06: Keras models as arguments of a student's function ------------------------------
+#
+# 06's graded functions take a model (a Grad-CAM classifier, a feature extractor). Objects never
+# cross the boundary, so the grader saves its own model (hand-set weights) as a .keras file and
+# sends the bytes as {"__keras_file__": <uint8 array>}; the worker loads it (safe mode) into a
+# model before calling the student's function. The model is the grader's, so loading it in the
+# student's process gives away nothing; what the function returns comes back as plain data.
+
+KERAS_ARGUMENT = "__keras_file__"
+_argument_models: dict = {}
+
+
+def keras_argument(model) -> dict:
+    """In the grader: a Keras model as an argument for ``student.call`` (see above)."""
+    return {KERAS_ARGUMENT: keras_file_bytes(model)}
+
+
+def _is_keras_argument(value) -> bool:
+    return isinstance(value, dict) and set(value) == {KERAS_ARGUMENT} and isinstance(value[KERAS_ARGUMENT], np.ndarray)
+
+
+def revive_keras_arguments(args: list, kwargs: dict) -> tuple[list, dict]:
+    """In the worker: load every argument sent as ``keras_argument(model)`` into a Keras model (safe
+    mode), once per file content; other arguments are left as they are."""
+    if not any(_is_keras_argument(v) for v in list(args) + list(kwargs.values())):
+        return args, kwargs
+    import hashlib
+    import os
+    import shutil
+    import tempfile
+
+    import keras
+
+    def revive(value):
+        if not _is_keras_argument(value):
+            return value
+        data = np.asarray(value[KERAS_ARGUMENT], dtype=np.uint8)
+        digest = hashlib.sha256(data.tobytes()).hexdigest()
+        if digest not in _argument_models:
+            folder = tempfile.mkdtemp(prefix="argument-")
+            path = os.path.join(folder, "argument.keras")
+            try:
+                with open(path, "wb") as handle:
+                    handle.write(data.tobytes())
+                _argument_models[digest] = keras.saving.load_model(path, compile=False, safe_mode=True)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+        return _argument_models[digest]
+
+    return [revive(v) for v in args], {k: revive(v) for k, v in kwargs.items()}
+
+
+def predict_outputs(model, images) -> list:
+    """Every output of a model (a model with several outputs, such as 06's activation model) on
+    ``images``, as a list of float32 arrays in the model's output order."""
+    outputs = model(np.asarray(images, dtype=np.float32), training=False)
+    if not isinstance(outputs, (list, tuple)):
+        outputs = [outputs]
+    return [np.asarray(output, dtype=np.float32) for output in outputs]
+
+
+INSPECTORS.update({f.__name__: f for f in (predict_outputs,)})
