@@ -32,5 +32,14 @@ c.Autograde.autograde_preprocessors = [
 # when autograding. (The defaults, plus *.keras.)
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "feedback", "*.keras"]
 
+# The release's first cell installs the students' helpers on Colab, from pyproject.toml's
+# [project.urls] Repository (autograder/release.py).
+from nbgrader.converters import GenerateAssignment  # noqa: E402
+
+from autograder.release import ColabInstallCell  # noqa: E402
+
+c.GenerateAssignment.preprocessors = [
+    ColabInstallCell, *GenerateAssignment.class_traits()["preprocessors"].make_dynamic_default()]
+
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"

@@ -2,6 +2,11 @@
 
 Generation runs in a throwaway course directory so the repository never collects a
 gradebook; the result is deterministic, so a test can regenerate it and compare.
+
+Every released notebook starts with a generated cell that installs the students' helpers
+(``cnn_course``) on Google Colab and does nothing anywhere else (:class:`ColabInstallCell`, a
+step of nbgrader's ``generate_assignment`` registered in ``nbgrader_config.py``). The URL it
+installs from is written in one place: ``Repository`` in ``pyproject.toml``'s ``[project.urls]``.
 """
 
 from __future__ import annotations
@@ -10,9 +15,63 @@ import os
 import subprocess
 import sys
 import tempfile
+import tomllib
 from pathlib import Path
 
+import nbformat
+from nbgrader.preprocessors import NbGraderPreprocessor
+
 from .assignments import RELEASE, REPO_ROOT, SOLUTIONS, known_assignments
+
+COLAB_CELL_TAG = "colab-install"
+COLAB_CELL_TEMPLATE = """\
+# Google Colab only: install the course's helpers (the cnn_course package) from the course's
+# repository. Anywhere else, where the course environment is installed, this cell does nothing.
+import sys
+
+if "google.colab" in sys.modules:
+    import subprocess
+
+    requirement = "cnn-course @ git+{url}"
+    if subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", requirement]).returncode != 0:
+        raise RuntimeError("Installing the course helpers failed (pip says why above). Check that Colab "
+                           "is connected to the internet; if it is, ask your course team for the current "
+                           "version of this notebook.")"""
+
+
+def repository_url() -> str:
+    """The course's published repository: ``Repository`` in pyproject.toml's [project.urls]."""
+    with open(REPO_ROOT / "pyproject.toml", "rb") as stream:
+        urls = tomllib.load(stream).get("project", {}).get("urls", {})
+    if "Repository" not in urls:
+        raise RuntimeError("pyproject.toml has no Repository entry in [project.urls]: the Colab cell of the "
+                           "release installs the helpers from it (see the README, 'For students').")
+    return urls["Repository"]
+
+
+def colab_install_source(url: str | None = None) -> str:
+    url = url or repository_url()
+    return COLAB_CELL_TEMPLATE.format(url=url)
+
+
+def colab_install_cell(url: str | None = None) -> nbformat.NotebookNode:
+    cell = nbformat.v4.new_code_cell(colab_install_source(url))
+    cell.metadata = {"tags": [COLAB_CELL_TAG], "editable": False, "deletable": False}
+    cell.pop("id", None)  # a random id would make the release differ at every run; see ColabInstallCell
+    return cell
+
+
+class ColabInstallCell(NbGraderPreprocessor):
+    """nbgrader step of ``generate_assignment``: put the Colab install cell first. The cell has no
+    nbgrader metadata, so the gradebook, the checksums and the grader ignore it."""
+
+    def preprocess(self, nb, resources):
+        cell = colab_install_cell()
+        if nb.nbformat_minor >= 5:
+            cell.id = "colab-install"
+        nb.cells = [c for c in nb.cells if COLAB_CELL_TAG not in c.metadata.get("tags", [])]
+        nb.cells.insert(0, cell)
+        return nb, resources
 
 
 def write_course_config(course_root: Path, release_root: Path) -> None:
@@ -47,8 +106,12 @@ def generate_release(assignment_id: str, release_root: Path = RELEASE) -> Path:
     return release_root / assignment_id
 
 
-def main() -> int:
-    for assignment_id in known_assignments():
+def main(argv=None) -> int:
+    import argparse
+    parser = argparse.ArgumentParser(description="Regenerate the student release (assignments/<id>) from solutions/.")
+    parser.add_argument("assignments", nargs="*", metavar="ID", help="assignment ids (default: all)")
+    args = parser.parse_args(argv)
+    for assignment_id in args.assignments or known_assignments():
         path = generate_release(assignment_id)
         print(f"released {assignment_id} -> {path.relative_to(REPO_ROOT)}")
     return 0
