@@ -15,6 +15,7 @@ import functools
 import os
 import platform
 import sys
+import time
 import traceback
 import types
 from dataclasses import dataclass, field
@@ -104,12 +105,15 @@ class _Collector:
         self.session = session
         self.results: list[dict] = []
         self.internal_errors: list[str] = []
+        self.seconds: dict[str, float] = {}  # check -> wall time of its setup, call and teardown
+        self.proxy: harness.StudentProxy | None = None
 
     @pytest.fixture(scope="session")
     def student(self):
         proxy = harness.StudentProxy(self.session, self.submission.assignment.forbidden_reason)
         if not self.submission.assignment.forbidden_modules:  # a Keras assignment: models to describe
             proxy.warm_clean_worker()
+        self.proxy = proxy
         yield proxy
         proxy.close()
 
@@ -132,6 +136,7 @@ class _Collector:
     def pytest_runtest_makereport(self, item, call):
         outcome = yield
         report = outcome.get_result()
+        self.seconds[item.name] = self.seconds.get(item.name, 0.0) + report.duration
         if report.when == "setup":
             harness.take_notes()
         if report.when == "call" or (report.when == "setup" and report.outcome != "passed"):
@@ -259,6 +264,7 @@ def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list
     artifacts = handed_in_artifacts(assignment, notebook_path)
     config = sandbox_config(assignment, [*hidden_paths, secret_path(course_root)], artifacts)
     harness.begin_grading(secret, case_seed(secret, submission_digest(submission.cells, artifacts)))
+    started = time.monotonic()
     try:
         with StudentSession(submission.cells, config, assignment.forbidden_modules) as session:
             collector = run_hidden_checks(submission, session)
@@ -267,8 +273,12 @@ def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list
             isolation_note = session.isolation_note
             cell_reports = {cid: r.__dict__ for cid, r in session.cell_reports.items()}
             sandbox_log = list(session.events)
+            timing = {"total_seconds": 0.0, "student_worker": harness.session_timing(session),
+                      "clean_worker": collector.proxy.clean_timing if collector.proxy else {},
+                      "checks_seconds": {name: round(t, 2) for name, t in collector.seconds.items()}}
     finally:
         harness.end_grading()
+    timing["total_seconds"] = round(time.monotonic() - started, 2)
     tests = apply_points(submission, collector.results)
     targets = target_summary(tests, assignment)
     for test in tests:
@@ -290,6 +300,7 @@ def grade_submission(assignment_id: str, notebook_path: Path, hidden_paths: list
         "environment": environment(isolation),
         "grader_log": collector.internal_errors,
         "sandbox_log": sandbox_log,  # for the TA: crashes, signals and limits the grader saw
+        "timing": timing,  # where the grading's wall time went (make bench prints it)
     }
 
 

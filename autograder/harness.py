@@ -72,6 +72,13 @@ def _record(note: str):
     _notes.items.append(note)
 
 
+def session_timing(session: StudentSession) -> dict:
+    """Where a worker's wall time went: its starts (importing the setup cell's libraries, running the
+    cells) and the calls into it."""
+    return {"starts": len(session.start_seconds), "start_seconds": round(sum(session.start_seconds), 2),
+            "call_seconds": round(session.call_seconds, 2)}
+
+
 def take_notes() -> list[str]:
     items = getattr(_notes, "items", [])
     _notes.items = []
@@ -117,6 +124,7 @@ class StudentProxy:
         self.given_up: dict[str, CallOutcome] = {}
         self.crashes: dict[str, int] = {}
         self._clean_session: StudentSession | None = None
+        self.clean_timing: dict = {}  # where the clean worker's time went (grading.py puts it in the result)
         self._warming: threading.Thread | None = None
         self._saved: dict = {}
 
@@ -232,6 +240,16 @@ class StudentProxy:
         status, message = self.explain(what, outcome)
         raise StudentFailure(status, message)
 
+    def in_clean_worker(self, inspector: str, *args, what: str, timeout: float | None = None):
+        """Run ``inspector`` with ``args`` in the clean worker (it runs none of the student's cells), e.g. on
+        the bytes of a model file the student's worker made: ``saved_bytes`` checks them first."""
+        return self._in_clean_worker((inspector, *args), what=what, timeout=timeout)
+
+    def saved_bytes(self, data, what: str) -> np.ndarray:
+        """Bytes of a ``.keras`` file that the student's worker says a model saves to, checked here as
+        ``describe`` checks them (a 1-D uint8 array within the sandbox's file size limit)."""
+        return self._saved_file(what, data)
+
     def inspect_handed_in(self, inspector: str, name: str, *args, what: str = "your saved model", **kwargs):
         """Run an inspector on the handed-in file ``name`` (its first argument) in a sandbox worker
         of its own that runs none of the student's cells, so that the student's code cannot change
@@ -314,6 +332,7 @@ class StudentProxy:
             self._warming = None
         if self._clean_session is not None:
             self._clean_session.close()
+            self.clean_timing = session_timing(self._clean_session)
             self._clean_session = None
 
     def artifact(self, name: str, how_to_make: str = "") -> str:

@@ -35,16 +35,40 @@ def failure_messages(result, target) -> str:
     return " ".join(t["message"] for t in result["tests"] if t["target"] == target and t["status"] != "passed")
 
 
-@pytest.fixture(scope="session")
-def demo_course(tmp_path_factory):
-    """`make demo` for every assignment, run once: release, collect, grading, autograde, feedback,
-    export. The test_demo*.py modules all read it; ../conftest.py puts them in one xdist group, so
-    that a run with workers builds it once."""
+@pytest.fixture(scope="module")
+def demo_course(request, tmp_path_factory):
+    """`make demo` for the requesting module's assignments (its DEMO_ASSIGNMENTS, or its ASSIGNMENT),
+    run once per module: release, collect, grading, autograde, feedback, export. Each demo module is
+    an xdist group of its own (../conftest.py), so the courses are built side by side."""
     from autograder.demo import run_demo
+    assignments = list(getattr(request.module, "DEMO_ASSIGNMENTS", None) or [request.module.ASSIGNMENT])
     root = tmp_path_factory.mktemp("demo")
     # a private release folder: other tests read the committed one meanwhile
-    assert run_demo(root / "course", workers=2, release_root=root / "release") == 0
+    assert run_demo(root / "course", workers=2, assignments=assignments, release_root=root / "release") == 0
     return root / "course"
+
+
+def check_the_whole_ta_flow(course, assignments) -> None:
+    """What nbgrader recorded must be what the grader computed, for every student and assignment,
+    and every student gets a feedback page without the hidden checks' code."""
+    import csv
+    import re
+
+    from autograder.assignments import load_assignment
+    with open(course / "grades.csv") as handle:
+        rows = {(row["assignment"], row["student_id"]): row for row in csv.DictReader(handle)}
+    for assignment_id in assignments:
+        notebook = load_assignment(assignment_id).notebook_name
+        results = demo_results(course, assignment_id)
+        assert sorted(results) == ["ada", "brook", "casey", "drew"], assignment_id
+        for student, result in results.items():
+            recorded = float(rows[(assignment_id, student)]["raw_score"])
+            assert recorded == pytest.approx(result["score"]), (assignment_id, student)
+            page = (course / "feedback" / student / assignment_id / f"{notebook}.html").read_text()
+            assert "Autograded score" in page and "Hidden checks for" in page
+            # the hidden checks' code never reaches a student
+            assert not re.search(r"def test_|@pytest|expect_array\(|process_cache", page)
+        assert results["ada"]["score"] == results["ada"]["max_score"] and results["drew"]["score"] == 0
 
 
 def demo_results(course, assignment_id) -> dict:

@@ -1,11 +1,11 @@
-"""Assignment 04's demo class grades as expected, handed-in model files included (graded once,
-with the other assignments', by the demo_course fixture in conftest.py;
+"""Assignment 04's demo class grades as expected, handed-in model files included (graded by the
+demo_course fixture in conftest.py, in a demo course of its own;
 autograder/checks/04_small_data_convnets/demo_class.py)."""
 
 import pytest
 
 from autograder.sandbox.launcher import available_isolation
-from conftest import demo_results, failure_messages, full_marks, target_points
+from conftest import check_the_whole_ta_flow, demo_results, failure_messages, full_marks, target_points
 
 ASSIGNMENT = "04_small_data_convnets"
 
@@ -50,3 +50,7 @@ def test_attacks_cost_only_the_attacking_work(results):
     if available_isolation() != "none":
         assert "could not find the instructor's files" in failure_messages(result, "build_convnet_from_scratch")
     assert not result["grader_log"]
+
+
+def test_the_whole_ta_flow(demo_course):
+    check_the_whole_ta_flow(demo_course, [ASSIGNMENT])

@@ -1,10 +1,10 @@
-"""Assignment 03's demo class grades as expected, handed-in model files included (graded once,
-with the other assignments', by the demo_course fixture in conftest.py)."""
+"""Assignment 03's demo class grades as expected, handed-in model files included (graded by the
+demo_course fixture in conftest.py, in a demo course of its own)."""
 
 import pytest
 
 from autograder.demo import demo_class
-from conftest import demo_results, failure_messages, full_marks, target_points
+from conftest import check_the_whole_ta_flow, demo_results, failure_messages, full_marks, target_points
 
 ASSIGNMENT = "03_mnist_convnet"
 
@@ -59,3 +59,7 @@ def test_each_student_hands_in_a_model_file(student, tmp_path):
     demo_class(ASSIGNMENT, tmp_path)
     assert (tmp_path / student / "mnist_convnet.keras").is_file()
     assert not (tmp_path / "drew").exists()
+
+
+def test_the_whole_ta_flow(demo_course):
+    check_the_whole_ta_flow(demo_course, [ASSIGNMENT])

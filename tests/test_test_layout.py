@@ -1,5 +1,5 @@
-"""The test run's layout does what conftest.py says: with `--dist loadgroup`, the modules that
-share the demo course run in one worker, so it is built once (pytest 9.2 with pytest-xdist 3.8
+"""The test run's layout does what conftest.py says: with `--dist loadgroup`, each module's tests
+run in one worker, so its module-scoped fixtures (a demo course) are built once (pytest 9.2 with pytest-xdist 3.8
 silently ignored every group: pytest-xdist issue #1386)."""
 
 import os
@@ -23,17 +23,21 @@ def _module(names, group):
     return "\n".join(PROBE.format(name=name, group=group) for name in names)
 
 
-def test_loadgroup_keeps_the_demo_course_modules_on_one_worker(tmp_path):
+def test_loadgroup_keeps_each_module_on_one_worker(tmp_path):
     project = tmp_path / "project"
     (project / "tests").mkdir(parents=True)
     shutil.copy(REPO / "conftest.py", project / "conftest.py")
-    for module in ("test_demo", "test_demo_mnist", "test_demo_dogs_vs_cats"):
-        (project / "tests" / f"{module}.py").write_text(_module([f"{module}_{i}" for i in range(4)], "demo"))
+    modules = ("test_demo", "test_demo_mnist", "test_demo_dogs_vs_cats")
+    for module in modules:
+        (project / "tests" / f"{module}.py").write_text(_module([f"{module}_{i}" for i in range(4)], module))
     (project / "tests" / "test_mutants.py").write_text(_module([f"mutant_{i}" for i in range(12)], "spread"))
     # (how xdist shares test_mutants.py out depends on timing; only the groups are guaranteed)
     run = subprocess.run([sys.executable, "-m", "pytest", "-n", "2", "--dist", "loadgroup", "-p", "no:cacheprovider",
                           "tests"], cwd=project, capture_output=True, text=True, timeout=120,
                          env={**os.environ, "PROBE_DIR": str(tmp_path)})
     assert run.returncode == 0, run.stdout + run.stderr
-    demo_workers = set((tmp_path / "demo").read_text().split())
-    assert len(demo_workers) == 1, f"the demo-course modules ran in {len(demo_workers)} workers"
+    for module in modules:
+        workers = set((tmp_path / module).read_text().split())
+        assert len(workers) == 1, f"{module}'s tests ran in {len(workers)} workers"
+    spread = set((tmp_path / "spread").read_text().split())
+    assert spread, "test_mutants.py did not run"

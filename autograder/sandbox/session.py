@@ -95,6 +95,8 @@ class StudentSession:
         self._stdout: list[str] = []
         self._stderr: list[str] = []
         self.events: list[str] = []  # what the grader saw of crashes and limits, for the TA's log
+        self.start_seconds: list[float] = []  # wall time of each start, up to the worker's "ready"
+        self.call_seconds = 0.0  # wall time spent in calls, start-ups excluded
 
     # -- lifecycle -------------------------------------------------------------------
     def __enter__(self):
@@ -123,6 +125,7 @@ class StudentSession:
             if self.failed_starts > len(self.cells) + EXTRA_FAILED_STARTS:
                 raise RuntimeError("the student's code could not be loaded after repeated crashes")
             self.starts += 1
+            started = time.monotonic()
             self.process = SandboxProcess(self.config)
             self.isolation = self.process.isolation
             cells = [c for c in self.cells if c["id"] not in self.skipped_cells]
@@ -130,6 +133,7 @@ class StudentSession:
                 protocol.write_frame(self.process.requests,
                                      {"op": "init", "forbidden_modules": self.forbidden_modules}, cells)
                 self._read_startup()
+                self.start_seconds.append(time.monotonic() - started)
                 return
             except _CellKilledWorker as failure:
                 self.failed_starts += 1
@@ -190,6 +194,13 @@ class StudentSession:
                 self._stop()
             self._start()
         seconds = timeout or self.config.limits.wall_seconds_per_call
+        called = time.monotonic()
+        try:
+            return self._call(function, args, kwargs, seconds, then, then_args)
+        finally:
+            self.call_seconds += time.monotonic() - called
+
+    def _call(self, function, args, kwargs, seconds, then, then_args) -> CallOutcome:
         try:
             cpu_before = self.process.cpu_seconds()
             protocol.write_frame(self.process.requests,
