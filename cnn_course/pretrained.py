@@ -45,6 +45,7 @@ __all__ = [
     "conv_layer_names",
     "load_conv_base",
     "preprocess_input",
+    "random_vgg_shaped_base",
     "standin_base_path",
 ]
 
@@ -100,6 +101,22 @@ def build_vgg_shaped_base(input_shape=(180, 180, 3), filters=STANDIN_FILTERS, na
                               name=f"block{block}_conv{i}")(x)
         x = layers.MaxPooling2D(2, strides=2, name=f"block{block}_pool")(x)
     return keras.Model(inputs, x, name=name)
+
+
+def random_vgg_shaped_base(input_shape, filters, rng, name: str = "vgg16"):
+    """``build_vgg_shaped_base`` with weights drawn from the NumPy generator ``rng``: He-normal kernels
+    and small positive biases, so that no ReLU unit is dead and every image gets features of its own
+    (the grader's small deterministic bases, and the notebook's probes)."""
+    base = build_vgg_shaped_base(input_shape, filters, name=name)
+    weights = []
+    for weight in base.get_weights():
+        if weight.ndim == 4:  # a kernel: 3 x 3 x inputs x filters
+            fan_in = weight.shape[0] * weight.shape[1] * weight.shape[2]
+            weights.append(rng.normal(0.0, (2.0 / fan_in) ** 0.5, weight.shape).astype("float32"))
+        else:
+            weights.append(rng.uniform(0.02, 0.1, weight.shape).astype("float32"))
+    base.set_weights(weights)
+    return base
 
 
 # --------------------------------------------------------------------------- the stand-in file
