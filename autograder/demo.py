@@ -197,7 +197,7 @@ def write_submissions(course_root: Path, assignment_id: str) -> None:
 
 
 def run_demo(course_root: Path, workers: int = 2, assignments: list[str] | None = None,
-             release_root: Path = RELEASE) -> int:
+             release_root: Path = RELEASE, engine: str = "dask") -> int:
     course_root = course_root.resolve()
     if course_root.exists():
         if not (course_root / ".demo-course").exists():
@@ -214,7 +214,7 @@ def run_demo(course_root: Path, workers: int = 2, assignments: list[str] | None 
         print("2. collect: demo submissions in submitted/<student>/", assignment_id)
         write_submissions(course_root, assignment_id)
         print("3. autograde: hidden checks in the sandbox, in parallel; scores into the gradebook")
-        grade_class(assignment_id, course_root, workers=workers)
+        grade_class(assignment_id, course_root, workers=workers, engine=engine)
         print("4. feedback: nbgrader generate_feedback")
         nbgrader_command(course_root, "generate_feedback", assignment_id, "--force")
     print("\n5. export: nbgrader export -> grades.csv")

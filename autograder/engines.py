@@ -192,7 +192,10 @@ class DaskEngine(Engine):
         # cluster, the scheduler's own configuration decides (see the README).
         dask.config.set({"distributed.scheduler.allowed-failures": allowed_failures,
                          "distributed.worker.daemon": False,  # a grading starts sandbox processes
-                         "distributed.admin.system-monitor.gil.enabled": False})
+                         "distributed.admin.system-monitor.gil.enabled": False,
+                         # the statistical profiler samples every thread's stack each 10 ms: CPU
+                         # and GIL time taken from the grading (a cluster's workers: see the README)
+                         "distributed.worker.profile.enabled": False})
         self.cluster = None
         if scheduler:
             self.client = Client(scheduler, timeout="30s")

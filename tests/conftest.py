@@ -39,12 +39,16 @@ def failure_messages(result, target) -> str:
 def demo_course(request, tmp_path_factory):
     """`make demo` for the requesting module's assignments (its DEMO_ASSIGNMENTS, or its ASSIGNMENT),
     run once per module: release, collect, grading, autograde, feedback, export. Each demo module is
-    an xdist group of its own (../conftest.py), so the courses are built side by side."""
+    an xdist group of its own (../conftest.py), so the courses are built side by side. The class is
+    graded in this test worker (the serial engine): a local Dask cluster would import Keras and
+    recompute the references in each of its workers, for each course; the Dask engine is tested
+    in test_class_grading.py."""
     from autograder.demo import run_demo
     assignments = list(getattr(request.module, "DEMO_ASSIGNMENTS", None) or [request.module.ASSIGNMENT])
     root = tmp_path_factory.mktemp("demo")
     # a private release folder: other tests read the committed one meanwhile
-    assert run_demo(root / "course", workers=2, assignments=assignments, release_root=root / "release") == 0
+    assert run_demo(root / "course", workers=2, assignments=assignments, release_root=root / "release",
+                    engine="serial") == 0
     return root / "course"
 
 
