@@ -114,6 +114,9 @@ MUTANTS = [
            "return with_channel.astype(np.float32) / np.float32(255)", "return with_channel / 255.0"),
     Mutant("preprocess_images", "divides by the batch's brightest pixel",
            "np.float32(255)", "np.float32(images.max())"),
+    Mutant("preprocess_images", "adds the channel axis in place, changing the caller's array",
+           "    with_channel = images[..., np.newaxis]\n",
+           "    images.shape = images.shape + (1,)\n    with_channel = images\n"),
     # build_mnist_convnet
     Mutant("build_mnist_convnet", "forgets the second MaxPooling2D",
            '        layers.MaxPooling2D((2, 2)),\n        layers.Conv2D(64, (3, 3), activation="relu"),\n'
@@ -126,6 +129,13 @@ MUTANTS = [
            'loss="sparse_categorical_crossentropy"', 'loss="categorical_crossentropy"'),
     Mutant("build_mnist_convnet", "channels-first input shape (1, 28, 28)",
            "keras.Input(shape=(28, 28, 1))", "keras.Input(shape=(1, 28, 28))"),
+    Mutant("build_mnist_convnet", "forgets the ReLU of the first convolution",
+           'layers.Conv2D(32, (3, 3), activation="relu")', "layers.Conv2D(32, (3, 3))"),
+    Mutant("build_mnist_convnet", "Adam instead of RMSprop", 'optimizer="rmsprop"', 'optimizer="adam"'),
+    Mutant("build_mnist_convnet", "no metrics", '                  metrics=["accuracy"])', "                  )"),
+    Mutant("build_mnist_convnet", "a Functional model",
+           replacement=BASE["build_mnist_convnet_functional"].replace("def build_mnist_convnet_functional(",
+                                                                      "def build_mnist_convnet(")),
     # build_mnist_convnet_functional
     Mutant("build_mnist_convnet_functional", "a Sequential model",
            replacement=BASE["build_mnist_convnet"].replace("def build_mnist_convnet(", "def build_mnist_convnet_functional(")),
@@ -136,6 +146,8 @@ MUTANTS = [
            '(inputs)\n    x = layers.MaxPooling2D(pool_size=2)(x)', '(inputs)\n    layers.MaxPooling2D(pool_size=2)(x)'),
     Mutant("build_mnist_convnet_functional", "learning rate 0.01",
            "RMSprop(learning_rate=1e-3)", "RMSprop(learning_rate=1e-2)"),
+    Mutant("build_mnist_convnet_functional", "forgets the ReLU of the Dense(64) layer",
+           'layers.Dense(64, activation="relu")(x)', "layers.Dense(64)(x)"),
     # build_convnet_without_pooling
     Mutant("build_convnet_without_pooling", "keeps the first MaxPooling2D",
            '    model.add(layers.Conv2D(32, (3, 3), activation="relu"))\n',
@@ -330,12 +342,25 @@ def _lambda_layer(reference, path):
                       keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]).save(path)
 
 
+def _code_only(source: str) -> str:
+    """A cell's code without its docstrings and comments, so that editing a docstring trains nothing."""
+    import ast
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) \
+                and isinstance(node.body[0].value.value, str):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
 def _cache_key(kind: str) -> str:
     import keras
     from autograder.submissions import reference_cells
     answers = reference_cells(ASSIGNMENT)
     parts = [inspect.getsource(MODEL_RECIPES[kind]), keras.__version__, str((SEED, EPOCHS, BATCH_SIZE))]
-    parts += [answers[name] for name in ("preprocess_images", "build_mnist_convnet", "train_mnist_convnet")]
+    parts += [_code_only(answers[name]) for name in ("preprocess_images", "build_mnist_convnet",
+                                                      "train_mnist_convnet")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
 
