@@ -41,3 +41,16 @@ def test_loadgroup_keeps_each_module_on_one_worker(tmp_path):
         assert len(workers) == 1, f"{module}'s tests ran in {len(workers)} workers"
     spread = set((tmp_path / "spread").read_text().split())
     assert spread, "test_mutants.py did not run"
+
+
+def test_long_groups_are_handed_out_first_and_mutants_last():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("root_conftest", REPO / "conftest.py")
+    root_conftest = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(root_conftest)
+    scheduling_rank = root_conftest.scheduling_rank
+    paths = ["tests/test_mutants.py", "tests/test_cli.py", "tests/test_demo_mnist.py", "tests/test_trained_models.py",
+             "tests/test_attacks_keras.py", "tests/test_attacks.py"]
+    ordered = sorted(paths, key=scheduling_rank)
+    assert ordered == ["tests/test_demo_mnist.py", "tests/test_trained_models.py", "tests/test_attacks_keras.py",
+                       "tests/test_cli.py", "tests/test_attacks.py", "tests/test_mutants.py"]
