@@ -34,12 +34,13 @@ test: $(STAMP)
 	@mkdir -p build; status=0; \
 	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest solutions \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 \
-		--durations=5 > $(NBVAL_LOG) 2>&1 & notebooks=$$!; \
+		--durations=5 --junitxml=build/nbval.xml > $(NBVAL_LOG) 2>&1 & notebooks=$$!; \
 	trap 'kill $$notebooks 2>/dev/null' INT TERM; \
 	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest -n $(WORKERS) --dist loadgroup tests \
-		--durations=15 || status=1; \
+		--durations=15 --junitxml=build/tests.xml || status=1; \
 	wait $$notebooks || status=1; \
 	echo; echo "== solution notebooks under nbval ($(NBVAL_LOG)) =="; cat $(NBVAL_LOG); \
+	echo; echo "== seconds per module (tools/test_times.py) =="; $(PY) tools/test_times.py build/tests.xml build/nbval.xml; \
 	exit $$status
 
 bench: $(STAMP)

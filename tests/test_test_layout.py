@@ -54,3 +54,17 @@ def test_long_groups_are_handed_out_first_and_mutants_last():
     ordered = sorted(paths, key=scheduling_rank)
     assert ordered == ["tests/test_demo_mnist.py", "tests/test_trained_models.py", "tests/test_attacks_keras.py",
                        "tests/test_cli.py", "tests/test_attacks.py", "tests/test_mutants.py"]
+
+
+def test_test_times_sums_each_modules_tests(tmp_path):
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("test_times", REPO / "tools" / "test_times.py")
+    test_times = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(test_times)
+    report = tmp_path / "report.xml"
+    report.write_text('<testsuites><testsuite>'
+                      '<testcase classname="tests.test_demo" name="a" time="2.5"/>'
+                      '<testcase classname="tests.test_demo" name="b" time="1.0"/>'
+                      '<testcase classname="tests.test_cli" name="c" time="0.5"/>'
+                      '</testsuite></testsuites>')
+    assert test_times.module_seconds(str(report)) == {"tests/test_demo": 3.5, "tests/test_cli": 0.5}
