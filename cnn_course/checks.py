@@ -211,7 +211,7 @@ def _exactly_equal(got, expected) -> tuple[bool, str]:
         if isinstance(got, (numbers.Integral, np.integer)):
             return int(got) == int(expected), ""
         if isinstance(got, (numbers.Real, np.floating)) and math.isfinite(float(got)):
-            return float(got) == float(expected), ""
+            return float(got) == int(expected), ""  # exact: Python compares a float with an int exactly
         return False, f" ({_describe(got)})"
     if isinstance(expected, (tuple, list)):
         if not isinstance(got, (tuple, list)) or len(got) != len(expected):

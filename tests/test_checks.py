@@ -96,3 +96,10 @@ def test_public_and_hidden_checks_give_the_same_message(capsys):
 def test_unhandled_expected_types_still_raise_type_error():
     with pytest.raises(TypeError):
         compare_exact("set", {1}, {1})
+
+
+def test_a_float_equals_an_int_only_if_it_is_exactly_that_int():
+    count = 99_999 * 4095 * 221 * 221 * 9 * 2047  # more than 53 bits: no float holds it
+    assert compare_exact("n", count, count).endswith("(exact match)")
+    assert compare_exact("n", float(2**52), 2**52).endswith("(exact match)")
+    assert "expected 368463491086742415, got 3.684634910867424e+17" in _failure(compare_exact, "n", float(count), count)

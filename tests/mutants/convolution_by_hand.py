@@ -16,13 +16,14 @@ BASE["correlate2d"] = '''
 def correlate2d(image, kernel):
     image = np.asarray(image)
     kernel = np.asarray(kernel)
+    acc = np.result_type(image, kernel, np.int64)
     kh, kw = kernel.shape
     out_h = image.shape[0] - kh + 1
     out_w = image.shape[1] - kw + 1
-    out = np.zeros((out_h, out_w), dtype=np.result_type(image, kernel))
+    out = np.zeros((out_h, out_w), dtype=acc)
     for i in range(out_h):
         for j in range(out_w):
-            out[i, j] = np.sum(image[i:i + kh, j:j + kw] * kernel)
+            out[i, j] = np.sum(image[i:i + kh, j:j + kw].astype(acc) * kernel.astype(acc))
     return out
 '''
 
@@ -152,8 +153,12 @@ MUTANTS = [
     Mutant("correlate2d", "output one row and column too small", "out_h = image.shape[0] - kh + 1",
            "out_h = image.shape[0] - kh"),
     Mutant("correlate2d", "treats every kernel as square", "kh, kw = kernel.shape", "kh = kw = kernel.shape[0]"),
-    Mutant("correlate2d", "keeps the image's integer dtype", "dtype=np.result_type(image, kernel)",
-           "dtype=image.dtype"),
+    Mutant("correlate2d", "keeps the image's integer dtype", "out = np.zeros((out_h, out_w), dtype=acc)",
+           "out = np.zeros((out_h, out_w), dtype=image.dtype)"),
+    Mutant("correlate2d", "multiplies uint8 inputs in uint8 (products above 255 wrap around)",
+           "acc = np.result_type(image, kernel, np.int64)", "acc = np.result_type(image, kernel)"),
+    Mutant("correlate2d", "computes floats in float32", "acc = np.result_type(image, kernel, np.int64)",
+           "acc = np.result_type(image, kernel, np.int64)\n    if acc.kind == 'f':\n        acc = np.dtype(np.float32)"),
     Mutant("correlate2d", "uses the image height for the output width", "out_w = image.shape[1] - kw + 1",
            "out_w = image.shape[0] - kw + 1"),
     Mutant("correlate2d", "normalises the image in place", "    image = np.asarray(image)\n",
@@ -171,6 +176,10 @@ MUTANTS = [
            "np.sum(window[..., 0] * kernel[:, :, 0, f])"),
     Mutant("conv2d", "stores results in the input's integer dtype", "dtype=np.result_type(x, kernel, float)",
            "dtype=x.dtype"),
+    Mutant("conv2d", "computes in float32 whatever the input",
+           "    x = np.asarray(x)\n    kernel = np.asarray(kernel)\n    n, h, w, c_in = x.shape",
+           "    x = np.asarray(x, dtype=np.float32)\n    kernel = np.asarray(kernel, dtype=np.float32)\n"
+           "    n, h, w, c_in = x.shape"),
     # conv2d_fast
     Mutant("conv2d_fast", "correct values but loops over output positions",
            replacement=BASE["conv2d"].replace("_pair", "_pair_fast").replace("_same_padding", "_same_padding_fast")
@@ -191,6 +200,8 @@ MUTANTS = [
     Mutant("conv2d_fast", "uses the vertical stride for both directions", "windows[:, ::sh, ::sw]",
            "windows[:, ::sh, ::sh]"),
     Mutant("conv2d_fast", "ignores the bias", "        out = out + bias", "        pass"),
+    Mutant("conv2d_fast", "computes in float32 whatever the input", "windows, kernel.astype(float))",
+           "windows.astype(np.float32), kernel.astype(np.float32))"),
     Mutant("conv2d_fast", "calls TensorFlow's convolution",
            replacement='''
 import tensorflow as tf
@@ -211,6 +222,8 @@ def relu(x):
     Mutant("relu", "leaky ReLU (0.01 x for negatives)", "return np.maximum(x, 0)", "return np.maximum(x, 0.01 * x)"),
     Mutant("relu", "clips to [0, 1]", "return np.maximum(x, 0)", "return np.clip(x, 0, 1)"),
     Mutant("relu", "uses Python's max on an array", "return np.maximum(x, 0)", "return max(x, 0)"),
+    Mutant("relu", "returns floats for integer input (a float 0.0)", "return np.maximum(x, 0)",
+           "return np.maximum(x, 0.0)"),
     # max_pool2d
     Mutant("max_pool2d", "strides default to 1", "pool_size if strides is None else strides",
            "1 if strides is None else strides"),
@@ -244,6 +257,14 @@ def relu(x):
     Mutant("flatten", "assumes a 4-D input", "return x.reshape(x.shape[0], -1)",
            "return x.reshape(x.shape[0], x.shape[1] * x.shape[2] * x.shape[3])"),
     Mutant("flatten", "returns a single row", "return x.reshape(x.shape[0], -1)", "return x.reshape(1, -1)"),
+    Mutant("flatten", "leaves a 1-D input as it is", "return x.reshape(x.shape[0], -1)",
+           "return x if x.ndim == 1 else x.reshape(x.shape[0], -1)"),
+    Mutant("flatten", "converts to floats", "    x = np.asarray(x)\n", "    x = np.asarray(x, dtype=float)\n"),
+    Mutant("flatten", "reshapes the caller's array in place", replacement='''
+def flatten(x):
+    x.shape = (x.shape[0], -1)
+    return x
+'''),
     # conv2d_multiply_adds
     Mutant("conv2d_multiply_adds", "forgets the input channels", "kh * kw * c_in)", "kh * kw)"),
     Mutant("conv2d_multiply_adds", "uses the input size instead of the output size",
@@ -253,6 +274,9 @@ def relu(x):
            "out_h, out_w = h, w"),
     Mutant("conv2d_multiply_adds", "'valid' rounds up", "out_h, out_w = (h - kh) // sh + 1, (w - kw) // sw + 1",
            "out_h, out_w = -(-(h - kh) // sh) + 1, -(-(w - kw) // sw) + 1"),
+    Mutant("conv2d_multiply_adds", "multiplies in floats (not exact beyond 2**53)",
+           "return int(n * filters * out_h * out_w * kh * kw * c_in)",
+           "return float(n) * filters * out_h * out_w * kh * kw * c_in"),
     Mutant("conv2d_multiply_adds", "treats every kernel as square",
            "kh, kw = (kernel_size, kernel_size) if np.isscalar(kernel_size) else kernel_size",
            "kh = kw = kernel_size if np.isscalar(kernel_size) else kernel_size[0]"),
@@ -270,11 +294,13 @@ VARIANTS = {
         "sliding windows and einsum": '''
 def correlate2d(image, kernel):
     windows = np.lib.stride_tricks.sliding_window_view(np.asarray(image), np.shape(kernel))
-    return np.einsum("ijkl,kl->ij", windows, kernel)
+    return np.einsum("ijkl,kl->ij", windows, kernel, dtype=np.result_type(image, kernel, np.int64))
 ''',
         "loop over kernel offsets": '''
 def correlate2d(image, kernel):
     image, kernel = np.asarray(image), np.asarray(kernel)
+    if image.dtype.kind in "biu" and kernel.dtype.kind in "biu":
+        image, kernel = image.astype(np.int64), kernel.astype(np.int64)
     kh, kw = kernel.shape
     h, w = image.shape[0] - kh + 1, image.shape[1] - kw + 1
     total = 0
@@ -403,7 +429,7 @@ def avg_pool2d(x, pool_size=2, strides=None, padding="valid"):
         "stack of ravelled samples": "def flatten(x):\n    return np.stack([sample.ravel() for sample in x])\n",
     },
     "conv2d_multiply_adds": {
-        "math.ceil and a float product": '''
+        "math.ceil and math.prod of Python ints": '''
 import math
 
 
@@ -415,7 +441,7 @@ def conv2d_multiply_adds(input_shape, kernel_size, filters, strides=1, padding="
         oh, ow = math.ceil(h / sh), math.ceil(w / sw)
     else:
         oh, ow = math.floor((h - kh) / sh) + 1, math.floor((w - kw) / sw) + 1
-    return float(n) * filters * oh * ow * kh * kw * c
+    return math.prod([n, filters, oh, ow, kh, kw, c])
 ''',
         "NumPy product": '''
 def conv2d_multiply_adds(input_shape, kernel_size, filters, strides=1, padding="valid"):

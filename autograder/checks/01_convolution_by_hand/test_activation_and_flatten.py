@@ -24,6 +24,18 @@ def test_relu(case, student, reference):
 
 
 @pytest.mark.target("relu")
+@pytest.mark.parametrize("case", ["integers", "float32"])
+def test_relu_keeps_the_dtype(case, student):
+    x = RELU_CASES[case]
+    got = student.call("relu", x)
+    dtype = got.dtype if isinstance(got, np.ndarray) else f"a {type(got).__name__}"
+    expect(isinstance(got, np.ndarray) and got.dtype == x.dtype,
+           f"relu on {case} of dtype {x.dtype} returned {dtype}: keep the input's dtype "
+           "(np.maximum(x, 0) does; a float 0.0 turns integers into floats).",
+           f"relu on {case} keeps the dtype {x.dtype}")
+
+
+@pytest.mark.target("relu")
 def test_relu_leaves_input_unchanged(student):
     x = rng.normal(size=(3, 4))
     outcome = student.outcome("relu", x)
@@ -39,6 +51,7 @@ FLATTEN_SHAPES = {
     "3-D input (3, 2, 7)": (3, 2, 7),
     "already flat (4, 6)": (4, 6),
     "5-D input (2, 2, 3, 2, 2)": (2, 2, 3, 2, 2),
+    "1-D input (7,): one feature per sample": (7,),
 }
 
 
@@ -47,6 +60,27 @@ FLATTEN_SHAPES = {
 def test_flatten(case, student, reference):
     x = rng.normal(size=FLATTEN_SHAPES[case])
     expect_array(f"flatten on {case}", student.call("flatten", x), reference.flatten(x), rtol=0, atol=0)
+
+
+@pytest.mark.target("flatten")
+@pytest.mark.parametrize("dtype", ["int64", "float32"])
+def test_flatten_keeps_the_dtype(dtype, student):
+    x = rng.integers(-9, 10, (2, 3, 2, 2)).astype(dtype)
+    got = student.call("flatten", x)
+    kind = got.dtype if isinstance(got, np.ndarray) else f"a {type(got).__name__}"
+    expect(isinstance(got, np.ndarray) and got.dtype == x.dtype,
+           f"flatten on a {dtype} batch of shape {x.shape} returned {kind}: flattening only "
+           "reshapes, so keep the dtype.", f"flatten keeps the dtype {dtype}")
+
+
+@pytest.mark.target("flatten")
+def test_flatten_leaves_input_unchanged(student):
+    x = rng.normal(size=(2, 3, 4, 2))
+    outcome = student.outcome("flatten", x)
+    if outcome.status != "ok":
+        student.call("flatten", x)
+    expect(not outcome.modified_arguments, "flatten changed its input array (its values or its shape); return a "
+                                           "reshaped array instead.", "flatten left its input unchanged")
 
 
 @pytest.mark.target("flatten")

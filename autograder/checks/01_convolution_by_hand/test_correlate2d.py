@@ -17,6 +17,9 @@ CASES = {
     "kernel as large as the image": (rng.integers(-4, 5, (4, 3)), rng.integers(-4, 5, (4, 3)), 0),
     "1x1 kernel": (rng.normal(size=(5, 6)), np.array([[2.5]]), 1e-12),
     "integer image, float kernel": (rng.integers(0, 256, (7, 7)).astype(np.uint8), rng.normal(size=(3, 3)), 1e-9),
+    # products up to 255 * 255: exact only if they are accumulated in a wider integer type than uint8
+    "uint8 image and uint8 kernel": (rng.integers(0, 256, (6, 7)).astype(np.uint8),
+                                     rng.integers(0, 256, (3, 3)).astype(np.uint8), 0),
 }
 
 

@@ -13,6 +13,8 @@ CASES = {
     "valid, stride 3 with leftover border": ((1, 10, 11, 2), 2, 5, 3, "valid"),
     "1x1 kernel": ((10, 7, 7, 256), 1, 32, 1, "valid"),
     "large batch, same, stride 1": ((60000, 28, 28, 32), 3, 64, 1, "same"),
+    # odd sizes everywhere: the count (about 3.7e17) needs more than a float's 53 bits of mantissa
+    "a count beyond 2**53, exact only in integers": ((99_999, 223, 223, 2047), 3, 4095, 1, "valid"),
 }
 
 
