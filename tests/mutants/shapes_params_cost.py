@@ -9,6 +9,7 @@ longer applies.
 from autograder.submissions import mutant_factory
 
 ASSIGNMENT = "02_shapes_params_cost"
+GRADE_TOGETHER = True  # one mutant per function in each grading: 63 gradings become 16 (tests/test_mutants.py)
 
 BASE = {}
 
