@@ -3,7 +3,9 @@
 1. grading one submission next to one plain execution of the same notebook;
 2. a class of 100 assignment-01 submissions and one of 20 assignment-04 submissions, each graded
    serially, on the Dask local cluster with 1 and with W workers, and on the former process pool;
-3. the reference conv2d_fast next to tf.nn.conv2d and the loop conv2d.
+3. the reference conv2d_fast next to tf.nn.conv2d and the loop conv2d;
+4. the reference conv2d_fast against the naive loops and tf.nn.conv2d on three CS231n layers, in
+   float32, on a quiet machine and with a busy loop on one core beside it (medians of the ratios).
 """
 
 from __future__ import annotations
@@ -141,23 +143,84 @@ def convolution_speed() -> None:
           f"({fast / tensorflow:6.1f}x faster than conv2d_fast)")
 
 
+# Three CS231n layers in NHWC: its fast-layer benchmark (stride 2, pad 1, and stride 1, pad 0) and
+# the first layer of its three-layer convnet (32 filters of 7x7, pad 3) on a batch of 50.
+CS231N_LAYERS = {
+    "x (100, 31, 31, 3), 25 3x3 filters, stride 2, 'same'": ((100, 31, 31, 3), (3, 3, 3, 25), 2, "same"),
+    "x (100, 31, 31, 3), 25 3x3 filters, stride 1, 'valid'": ((100, 31, 31, 3), (3, 3, 3, 25), 1, "valid"),
+    "x (50, 32, 32, 3), 32 7x7 filters, stride 1, 'same'": ((50, 32, 32, 3), (7, 7, 3, 32), 1, "same"),
+}
+NAIVE_IMAGES = 4  # the naive loops are timed on this many images and scaled: their time is linear in the batch
+
+
+def _conv2d_fast_ratios(reference, tf) -> list[tuple[str, float, float, float]]:
+    rng = np.random.default_rng(0)
+    rows = []
+    for name, (x_shape, k_shape, strides, padding) in CS231N_LAYERS.items():
+        x = rng.normal(size=x_shape).astype(np.float32)
+        kernel = rng.normal(size=k_shape).astype(np.float32)
+        pad = ((0, 0), (k_shape[0] // 2,) * 2, (k_shape[1] // 2,) * 2, (0, 0)) if padding == "same" else ((0, 0),) * 4
+        naive = _best_of(lambda: naive_conv2d(np.pad(x[:NAIVE_IMAGES], pad), kernel, strides), 1) \
+            * x_shape[0] / NAIVE_IMAGES
+        fast = _best_of(lambda: reference.conv2d_fast(x, kernel, strides=strides, padding=padding), 15)
+        x_tf, k_tf = tf.constant(x), tf.constant(kernel)
+        tf.nn.conv2d(x_tf, k_tf, strides, padding.upper())  # warm-up
+        tensorflow = _best_of(lambda: tf.nn.conv2d(x_tf, k_tf, strides, padding.upper()).numpy(), 15)
+        rows.append((name, naive, fast, tensorflow))
+    return rows
+
+
+def conv2d_fast_against_tensorflow() -> None:
+    """The reference conv2d_fast should be at least 300x faster than the naive loops and within 2x of
+    tf.nn.conv2d, as the median over the three layers, on a quiet machine and with one core busy."""
+    import subprocess
+    import sys
+    reference = load_reference(ASSIGNMENT)
+    import tensorflow as tf
+    print("4. conv2d_fast (reference) on CS231n's layers, float32, best of 15 runs; naive loops timed on "
+          f"{NAIVE_IMAGES} images and scaled to the batch")
+    for condition in ("quiet", "one core busy"):
+        busy = None
+        if condition != "quiet":  # a busy loop in another process, as another program would run
+            busy = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+            time.sleep(0.5)
+        try:
+            rows = _conv2d_fast_ratios(reference, tf)
+        finally:
+            if busy is not None:
+                busy.kill()
+                busy.wait()
+        print(f"   {condition}:")
+        for name, naive, fast, tensorflow in rows:
+            print(f"     {name:56} naive {naive * 1e3:8.0f} ms  conv2d_fast {fast * 1e3:6.2f} ms  "
+                  f"tf.nn.conv2d {tensorflow * 1e3:6.2f} ms  ({naive / fast:5.0f}x faster than naive, "
+                  f"{fast / tensorflow:4.2f}x TensorFlow's time)")
+        print(f"     median: {statistics.median(n / f for _, n, f, _ in rows):.0f}x faster than the naive loops "
+              f"(goal: at least 300x), {statistics.median(f / t for _, _, f, t in rows):.2f}x TensorFlow's time "
+              "(goal: at most 2x)")
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--class-01", type=int, default=100, help="size of the assignment-01 class")
     parser.add_argument("--class-04", type=int, default=20, help="size of the assignment-04 class")
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2)
+    parser.add_argument("--convolution-only", action="store_true", help="only sections 3 and 4 (seconds, not minutes)")
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from cnn_course.runtime import configure
     configure()  # before anything imports TensorFlow: its start-up lines stay off the terminal
     print(f"Machine: {os.cpu_count()} cores; figures are wall-clock seconds on this machine.\n")
-    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-        grading_vs_plain_execution(Path(scratch))
+    if not args.convolution_only:
+        with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+            grading_vs_plain_execution(Path(scratch))
+            print()
+            class_grading(Path(scratch), {"01_convolution_by_hand": args.class_01,
+                                          "04_small_data_convnets": args.class_04}, args.workers)
         print()
-        class_grading(Path(scratch), {"01_convolution_by_hand": args.class_01,
-                                      "04_small_data_convnets": args.class_04}, args.workers)
-    print()
     convolution_speed()
+    print()
+    conv2d_fast_against_tensorflow()
     return 0
 
 
