@@ -510,8 +510,9 @@ def test_standin_images_are_deterministic():
 def test_shipped_manifest_lists_the_course_files(monkeypatch):
     shipped = Path(data.__file__).resolve().parent.parent / "datasets" / "manifest.json"
     monkeypatch.setattr(data, "MANIFEST_PATH", shipped)
-    assert data.dataset_names() == ["mnist", "dogs_vs_cats", "vgg16_notop", "qmnist_test_images", "qmnist_test_labels"]
-    mnist, cats, vgg, qmnist_images, qmnist_labels = (data.dataset_info(name) for name in data.dataset_names())
+    # the first five; later assignments' entries follow (06's: tests/test_visualize.py)
+    assert data.dataset_names()[:5] == ["mnist", "dogs_vs_cats", "vgg16_notop", "qmnist_test_images", "qmnist_test_labels"]
+    mnist, cats, vgg, qmnist_images, qmnist_labels = (data.dataset_info(name) for name in data.dataset_names()[:5])
     assert (mnist.size, mnist.algorithm, mnist.checksum[:8]) == (11_490_434, "sha256", "731c5ac6")
     assert (cats.size, cats.algorithm, cats.checksum[:8]) == (824_887_076, "sha256", "b7974bd0")
     assert (vgg.size, vgg.algorithm, vgg.checksum) == (58_889_256, "md5", "6d6bbae143d832006294945121d1f1fc")
