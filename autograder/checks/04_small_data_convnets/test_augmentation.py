@@ -88,6 +88,15 @@ def test_zoom_is_twenty_percent_keeping_the_aspect_ratio(layers_run):
 
 
 @TARGET
+def test_rotation_and_zoom_fill_by_reflecting(layers_run):
+    modes = {kind: _layer(layers_run, kind).get("fill_mode") for kind in ("RandomRotation", "RandomZoom")}
+    expect(all(mode == "reflect" for mode in modes.values()),
+           f"The fill modes are {', '.join(f'{kind} {mode!r}' for kind, mode in modes.items())}; expected 'reflect', "
+           "the default, for both: the pixels a turn or a zoom brings in from outside the image mirror the image at "
+           "its border.", "RandomRotation and RandomZoom fill by reflecting the image at its border")
+
+
+@TARGET
 def test_inference_mode_changes_nothing(student):
     images = _images()
     got = student.describe("make_augmentation", inspector="apply_layer", inspector_args=(images, False))

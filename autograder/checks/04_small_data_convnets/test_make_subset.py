@@ -63,6 +63,12 @@ CASES = {
     "a target folder that does not exist yet, two levels deep": (
         _pet_images({"Cat": range(5), "Dog": range(5)}),
         [("data/new/cats_vs_dogs_small", "validation", 1, 4)]),
+    "two calls into the same subset, whose folders then exist already (0..3, then 3..6)": (
+        _pet_images({"Cat": range(8), "Dog": range(8)}),
+        [("cats_vs_dogs_small", "train", 0, 3), ("cats_vs_dogs_small", "train", 3, 6)]),
+    "a range without any image (20..23 of 0..9): the folders are made all the same": (
+        _pet_images({"Cat": range(10), "Dog": range(10)}),
+        [("cats_vs_dogs_small", "test", 20, 23)]),
 }
 
 
