@@ -21,6 +21,7 @@ import nbformat
 import numpy as np
 
 from .assignments import load_assignment
+from .engines import grade_task
 from .grading import grade_submission, load_reference
 
 ASSIGNMENT = "01_convolution_by_hand"
@@ -81,29 +82,67 @@ def _class_tasks(folder: Path, assignment_id: str, size: int) -> list:
     return tasks
 
 
+def carry_only(task) -> dict:
+    """A task that grades nothing: what is left of its time is the engine's own cost of carrying it
+    (the notebook and the handed-in files to a worker, the result back). Module level, so that the
+    workers can unpickle it."""
+    return {"score": 0.0, "carried_bytes": len(task.notebook) + sum(map(len, task.files.values()))}
+
+
+def _where_the_time_went(results: dict) -> str:
+    """Medians over the gradings of the result's ``timing``: the student's worker (its start: imports
+    and cells; its calls), the clean worker (its start; its calls: descriptions and predictions)."""
+    timings = [r["timing"] for r in results.values() if "timing" in r]
+    if not timings:
+        return "no timings"
+
+    def median(*keys):
+        values = []
+        for timing in timings:
+            value = timing
+            for key in keys:
+                value = value.get(key, {}) if isinstance(value, dict) else {}
+            values.append(value if isinstance(value, (int, float)) else 0.0)
+        return statistics.median(values)
+    return (f"median grading {median('total_seconds'):.1f} s: student's worker start "
+            f"{median('student_worker', 'start_seconds'):.1f} s, calls {median('student_worker', 'call_seconds'):.1f} s; "
+            f"clean worker start {median('clean_worker', 'start_seconds'):.1f} s, "
+            f"calls {median('clean_worker', 'call_seconds'):.1f} s (the two workers start side by side)")
+
+
 def class_grading(folder: Path, sizes: dict[str, int], workers: int) -> None:
-    """Each class graded by each engine, side by side; the engine's overhead per submission is
-    the local cluster's time with 1 worker less the serial time, over the class size."""
+    """Each class graded by each engine, side by side, then the engines carrying the same tasks
+    without grading them: the engine's own cost per submission."""
+    from .bench import carry_only  # by its module's name, not __main__'s, so that workers can load it
     from .engines import DaskEngine, ProcessPoolEngine, SerialEngine, timed
     print("2. Grading a class, engine by engine (wall-clock seconds; the same tasks each time)")
     for number, (assignment_id, size) in enumerate(sizes.items()):
         tasks = _class_tasks(folder, assignment_id, size)
         timings = {}
-        engines = [("serial, in this process", lambda: SerialEngine()),
-                   ("Dask local cluster, 1 worker", lambda: DaskEngine(workers=1)),
-                   (f"Dask local cluster, {workers} workers", lambda: DaskEngine(workers=workers)),
-                   (f"former process pool, {workers} workers", lambda: ProcessPoolEngine(workers))]
-        print(f"   {assignment_id}: a class of {size}")
+        engines = [("serial, in this process", lambda grade: SerialEngine(grade)),
+                   ("Dask local cluster, 1 worker", lambda grade: DaskEngine(workers=1, grade=grade)),
+                   (f"Dask local cluster, {workers} workers", lambda grade: DaskEngine(workers=workers, grade=grade)),
+                   (f"former process pool, {workers} workers", lambda grade: ProcessPoolEngine(workers, grade))]
+        carried = sum(len(t.notebook) + sum(map(len, t.files.values())) for t in tasks) / size
+        print(f"   {assignment_id}: a class of {size} ({carried / 1e6:.1f} MB carried per submission)")
         for label, make in engines:
-            with make() as engine:
+            with make(grade_task) as engine:
                 results, seconds = timed(engine, tasks)
             failed = sum(1 for r in results.values() if "not_graded" in r)
             timings[label] = seconds
             print(f"     {label:38} {seconds:8.1f} s  ({seconds / size:5.2f} s per submission)"
                   + (f"  {failed} not graded!" if failed else ""))
+            if label.startswith("serial"):
+                print(f"       {_where_the_time_went(results)}")
         one, many = timings["Dask local cluster, 1 worker"], timings[f"Dask local cluster, {workers} workers"]
-        print(f"     speed-up, {workers} workers against 1: {one / many:.2f}x on {os.cpu_count()} cores; "
-              f"engine overhead per submission: {(one - timings['serial, in this process']) / size * 1000:+.0f} ms")
+        print(f"     speed-up, {workers} workers against 1: {one / many:.2f}x on {os.cpu_count()} cores")
+        overheads = []
+        for label, make in engines[2:]:
+            with make(carry_only) as engine:
+                _, seconds = timed(engine, tasks)
+            overheads.append(f"{label.split(',')[0]} {seconds / size * 1000:.0f} ms")
+        print(f"     engine's own cost per submission (the same tasks, carried but not graded, {workers} "
+              f"workers): {'; '.join(overheads)}")
 
 
 def naive_conv2d(x, kernel, strides):
