@@ -406,6 +406,7 @@ def _is_keras_argument(value) -> bool:
 def revive_keras_arguments(args: list, kwargs: dict) -> tuple[list, dict]:
     """In the worker: load every argument sent as ``keras_argument(model)`` into a Keras model (safe
     mode), once per file content; other arguments are left as they are."""
+    args, kwargs = revive_assignment05_arguments(args, kwargs)  # fitted models, their layers, datasets
     if not any(_is_keras_argument(v) for v in list(args) + list(kwargs.values())):
         return args, kwargs
     import hashlib
@@ -444,3 +445,144 @@ def predict_outputs(model, images) -> list:
 
 
 INSPECTORS.update({f.__name__: f for f in (predict_outputs,)})
+
+
+# -- Assignment 05: a trained model and its base, and datasets, as arguments; one training step -----
+#
+# 05's functions take a pretrained base, a tf.data dataset, or a model already trained with its base
+# frozen together with that base (prepare_fine_tuning(model, conv_base)). The grader sends:
+#   fitted_keras_argument(model, images, labels): the model as .keras bytes; the worker loads it
+#       (safe mode, compiled as saved) and trains it one step on the images, so that its training
+#       function exists, as after the notebook's section 4: a change of `trainable` that is not
+#       followed by compile() is then ignored by fit, as in a student's notebook. Never cached: the
+#       student's function changes the model.
+#   layer_of_argument(index, name): the layer `name` of the (revived) argument number `index`, the
+#       very object inside that model.
+#   dataset_argument(images, labels, batch_size, seed): a tf.data dataset of (images, labels)
+#       batches that reshuffles at every pass, as image_dataset_from_directory's training set does.
+# Everything these make is the grader's; what the student's function returns comes back as data.
+
+FITTED_KERAS_ARGUMENT = "__fitted_keras_file__"
+LAYER_OF_ARGUMENT = "__layer_of_argument__"
+DATASET_ARGUMENT = "__dataset__"
+
+
+def fitted_keras_argument(model, images, labels) -> dict:
+    """In the grader: a compiled model, to be trained one step on (images, labels) in the worker."""
+    return {FITTED_KERAS_ARGUMENT: keras_file_bytes(model), "images": np.asarray(images, dtype=np.float32),
+            "labels": np.asarray(labels, dtype=np.float32)}
+
+
+def layer_of_argument(index: int, name: str) -> dict:
+    return {LAYER_OF_ARGUMENT: int(index), "name": str(name)}
+
+
+def dataset_argument(images, labels, batch_size: int, seed: int) -> dict:
+    return {DATASET_ARGUMENT: {"images": np.asarray(images, dtype=np.float32), "labels": np.asarray(labels),
+                               "batch_size": int(batch_size), "seed": int(seed)}}
+
+
+def _kind_of_05_argument(value):
+    if not isinstance(value, dict):
+        return None
+    for kind in (FITTED_KERAS_ARGUMENT, LAYER_OF_ARGUMENT, DATASET_ARGUMENT):
+        if kind in value:
+            return kind
+    return None
+
+
+def _load_keras_bytes(data, compile: bool):
+    import os
+    import shutil
+    import tempfile
+
+    import keras
+
+    folder = tempfile.mkdtemp(prefix="argument-")
+    path = os.path.join(folder, "argument.keras")
+    try:
+        with open(path, "wb") as handle:
+            handle.write(np.asarray(data, dtype=np.uint8).tobytes())
+        return keras.saving.load_model(path, compile=compile, safe_mode=True)
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def revive_assignment05_arguments(args: list, kwargs: dict) -> tuple[list, dict]:
+    """In the worker: make the arguments described above, in order (a layer refers to an earlier one)."""
+    if not any(_kind_of_05_argument(v) for v in list(args) + list(kwargs.values())):
+        return args, kwargs
+    revived = []
+
+    def revive(value):
+        kind = _kind_of_05_argument(value)
+        if kind == FITTED_KERAS_ARGUMENT:
+            model = _load_keras_bytes(value[FITTED_KERAS_ARGUMENT], compile=True)
+            images, labels = np.asarray(value["images"]), np.asarray(value["labels"])
+            model.train_on_batch(images, labels)
+            return model
+        if kind == LAYER_OF_ARGUMENT:
+            return revived[value[LAYER_OF_ARGUMENT]].get_layer(value["name"])
+        if kind == DATASET_ARGUMENT:
+            import tensorflow as tf
+
+            spec = value[DATASET_ARGUMENT]
+            images = np.asarray(spec["images"], dtype=np.float32)
+            dataset = tf.data.Dataset.from_tensor_slices((images, np.asarray(spec["labels"])))
+            dataset = dataset.shuffle(len(images), seed=spec["seed"], reshuffle_each_iteration=True)
+            return dataset.batch(spec["batch_size"])
+        return value
+
+    for value in args:
+        revived.append(revive(value))
+    return revived, {k: revive(v) for k, v in kwargs.items()}
+
+
+def one_training_step(model, images, labels) -> dict:
+    """In the student's worker, on the model a student's function returned: save it (``saved``), train it
+    one step on (images, labels) with model.train_on_batch, and return its weights then (``after``). The
+    clean worker repeats the step from the saved file (``training_step_from_keras_file``): a model whose
+    training ignores what its file says (trainable flags changed without a new compile()) differs."""
+    import keras
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"expected the keras.Model, got {type(model).__name__}")
+    saved = keras_file_bytes(model)
+    model.train_on_batch(np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.float32))
+    return {"saved": saved, "after": [np.asarray(w, dtype=np.float32) for w in model.get_weights()]}
+
+
+def training_step_from_keras_file(data, images, labels) -> dict:
+    """In a clean worker: load a saved model (safe mode, compiled as saved), describe its trainable
+    weights and optimizer, train it one step on (images, labels) and return its weights before and after."""
+    import keras
+
+    model = _load_keras_bytes(data, compile=True)
+    optimizer = getattr(model, "optimizer", None)
+    try:
+        learning_rate = float(keras.ops.convert_to_numpy(optimizer.learning_rate)) if optimizer is not None else None
+    except Exception:  # a schedule
+        learning_rate = None
+    description = {
+        "weights": [v.path for v in model.weights],
+        "trainable_weights": [v.path for v in model.trainable_weights],
+        "optimizer": type(optimizer).__name__ if optimizer is not None else None,
+        "learning_rate": learning_rate,
+        "loss": model.loss if isinstance(getattr(model, "loss", None), str) else getattr(model.loss, "name", None),
+        "before": [np.asarray(w, dtype=np.float32) for w in model.get_weights()],
+    }
+    model.train_on_batch(np.asarray(images, dtype=np.float32), np.asarray(labels, dtype=np.float32))
+    description["after"] = [np.asarray(w, dtype=np.float32) for w in model.get_weights()]
+    return description
+
+
+def predictions_and_weights_from_keras_file(data, images) -> dict:
+    """In a clean worker: a returned model's predictions on images (training=False) and its weights, so
+    that the grader can run its own network with the same weights and compare."""
+    model = _load_keras_bytes(data, compile=False)
+    return {"predictions": np.asarray(model.predict(np.asarray(images, dtype=np.float32), verbose=0), dtype=np.float32),
+            "weights": [np.asarray(w, dtype=np.float32) for w in model.get_weights()]}
+
+
+INSPECTORS.update({f.__name__: f for f in (one_training_step, training_step_from_keras_file,
+                                           predictions_and_weights_from_keras_file)})
