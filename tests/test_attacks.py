@@ -846,7 +846,7 @@ def test_hidden_inputs_leave_only_in_pieces(channel_graded):
     input reach feedback, never a large input whole. (Small inputs fit in that; it gains nothing,
     because hidden cases are drawn per submission: see test_hidden_cases_are_per_submission.)"""
     relu = messages(channel_graded, "relu")
-    assert len(relu) == 6 and all(m.startswith("relu raised ") for m in relu), relu
+    assert len(relu) == 8 and all(m.startswith("relu raised ") for m in relu), relu  # one per hidden check
     assert "relu raised ValueError: HIDDEN [[-2.0, -0.0, 0.0, 1e-12, -1e-12, 3.5]] END" in relu[1]  # small: whole
     assert max(len(m) for m in relu) < MAX_STUDENT_MESSAGE + MAX_STUDENT_TRACEBACK + 200
     big = relu[0]  # the 4-D batch: 120 numbers, some 2,600 characters of repr, of which a third arrives
