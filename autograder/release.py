@@ -111,6 +111,9 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate the student release (assignments/<id>) from solutions/.")
     parser.add_argument("assignments", nargs="*", metavar="ID", help="assignment ids (default: all)")
     args = parser.parse_args(argv)
+    if "YOUR-COURSE" in repository_url():
+        print(f"note: pyproject.toml's [project.urls] Repository is still the placeholder {repository_url()}; "
+              "set it to the course's published copy before handing out the release (README, 'For students').")
     for assignment_id in args.assignments or known_assignments():
         path = generate_release(assignment_id)
         print(f"released {assignment_id} -> {path.relative_to(REPO_ROOT)}")
