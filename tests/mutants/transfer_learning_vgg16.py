@@ -329,7 +329,9 @@ def _features(reference, divide_by_255=False):
     train, validation, _ = _datasets()
     base = _conv_base()
     if divide_by_255:
-        train, validation = (dataset.map(lambda x, y: (x / 255.0, y)) for dataset in (train, validation))
+        def divide(images, labels):
+            return images / 255.0, labels
+        train, validation = train.map(divide), validation.map(divide)
     return reference.extract_features(base, train), reference.extract_features(base, validation)
 
 
