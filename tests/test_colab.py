@@ -8,6 +8,7 @@ import subprocess
 import sys
 import tomllib
 import types
+import zipfile
 
 import nbformat
 import pytest
@@ -68,13 +69,18 @@ def test_an_installed_package_finds_its_manifest_without_the_repository(tmp_path
     # What a clone holds, copied so that the build leaves nothing in the working tree (links kept as links).
     shutil.copytree(REPO_ROOT / "cnn_course", source / "cnn_course", symlinks=True,
                     ignore=shutil.ignore_patterns("__pycache__"))
-    (source / "datasets").mkdir()
-    shutil.copy(REPO_ROOT / "datasets" / "manifest.json", source / "datasets")
+    links = [path for path in (REPO_ROOT / "cnn_course").iterdir() if path.is_symlink()]
+    for link in links:  # the files under datasets/ that the package links to (the manifest, the stand-in base)
+        target = (link.parent / link.readlink()).resolve().relative_to(REPO_ROOT)
+        (source / target).parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(REPO_ROOT / target, source / target)
     shutil.copy(REPO_ROOT / "pyproject.toml", source)
-    assert (source / "cnn_course" / "manifest.json").is_symlink()
+    assert "manifest.json" in {link.name for link in links}
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
                     "-w", str(wheels), str(source)], check=True, capture_output=True)
     (wheel,) = wheels.glob("cnn_course-*.whl")
+    with zipfile.ZipFile(wheel) as archive:  # every linked file is in the wheel, as a file
+        assert {f"cnn_course/{link.name}" for link in links} <= set(archive.namelist())
     subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--target", str(site), str(wheel)],
                    check=True, capture_output=True)
     home.mkdir()
