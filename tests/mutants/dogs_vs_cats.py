@@ -125,6 +125,44 @@ MUTANTS = [
     Mutant("make_subset", "moves the originals instead of copying them", "shutil.copyfile(source,", "shutil.move(source,"),
     Mutant("make_subset", "keeps the original file names (3.jpg)", 'folder / f"{target_class[:-1]}.{number}.jpg"',
            'folder / f"{number}.jpg"'),
+    Mutant("make_subset", "creates the parent folders only if they exist already (no parents=True)",
+           "folder.mkdir(parents=True, exist_ok=True)", "folder.mkdir(exist_ok=True)"),
+    Mutant("make_subset", "fails on folders that exist already (no exist_ok=True)",
+           "folder.mkdir(parents=True, exist_ok=True)", "folder.mkdir(parents=True)"),
+    Mutant("make_subset", "creates a class folder only when it copies an image into it", replacement='''
+def make_subset(source_dir, target_dir, subset_name, start_index, end_index):
+    copied = {"cats": 0, "dogs": 0}
+    for source_class, target_class in (("Cat", "cats"), ("Dog", "dogs")):
+        folder = pathlib.Path(target_dir) / subset_name / target_class
+        for number in range(start_index, end_index):
+            source = pathlib.Path(source_dir) / source_class / f"{number}.jpg"
+            if source.is_file():
+                folder.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(source, folder / f"{target_class[:-1]}.{number}.jpg")
+                copied[target_class] += 1
+    return copied
+'''),
+    Mutant("make_subset", "does not skip a number whose file is missing", "            if source.is_file():\n"
+           "                shutil.copyfile(source, folder / f\"{target_class[:-1]}.{number}.jpg\")\n"
+           "                copied[target_class] += 1\n",
+           "            shutil.copyfile(source, folder / f\"{target_class[:-1]}.{number}.jpg\")\n"
+           "            copied[target_class] += 1\n"),
+    Mutant("make_subset", "returns the size of the range, not the number of images copied",
+           "                copied[target_class] += 1\n", "            copied[target_class] += 1\n"),
+    Mutant("make_subset", "reads the number of every file in the folder (Thumbs.db is no number)", replacement='''
+def make_subset(source_dir, target_dir, subset_name, start_index, end_index):
+    copied = {}
+    for source_class, target_class in (("Cat", "cats"), ("Dog", "dogs")):
+        folder = pathlib.Path(target_dir) / subset_name / target_class
+        folder.mkdir(parents=True, exist_ok=True)
+        copied[target_class] = 0
+        for path in sorted(pathlib.Path(source_dir, source_class).iterdir()):
+            number = int(path.stem)
+            if start_index <= number < end_index:
+                shutil.copyfile(path, folder / f"{target_class[:-1]}.{number}.jpg")
+                copied[target_class] += 1
+    return copied
+'''),
     Mutant("make_subset", "takes positions in a listing sorted as text, not numbers", replacement='''
 def make_subset(source_dir, target_dir, subset_name, start_index, end_index):
     copied = {}
@@ -149,6 +187,12 @@ def make_subset(source_dir, target_dir, subset_name, start_index, end_index):
     Mutant("build_convnet_from_scratch", "Adam instead of RMSprop", 'optimizer="rmsprop"', 'optimizer="adam"'),
     Mutant("build_convnet_from_scratch", "150x150 inputs (the first edition's size)", "shape=(180, 180, 3)",
            "shape=(150, 150, 3)"),
+    Mutant("build_convnet_from_scratch", "the first edition's learning rate 1e-4", 'optimizer="rmsprop"',
+           "optimizer=keras.optimizers.RMSprop(learning_rate=1e-4)"),
+    Mutant("build_convnet_from_scratch", "no metrics", ', metrics=["accuracy"])', ")"),
+    Mutant("build_convnet_from_scratch", "padding='same' in the first convolution",
+           'x = layers.Conv2D(filters=32, kernel_size=3, activation="relu")(x)',
+           'x = layers.Conv2D(filters=32, kernel_size=3, activation="relu", padding="same")(x)'),
     # smooth_curve
     Mutant("smooth_curve", "swaps the weights of the previous value and the new point",
            "previous * factor + point * (1 - factor)", "previous * (1 - factor) + point * factor"),
@@ -180,6 +224,13 @@ def smooth_curve(points, factor=0.8):
     Mutant("make_augmentation", "reads the rotation factor as radians (0.1 rad = 0.016 of a turn)",
            "layers.RandomRotation(0.1)", "layers.RandomRotation(0.1 / (2 * np.pi))"),
     Mutant("make_augmentation", "forgets the zoom", "        layers.RandomZoom(0.2),\n", ""),
+    Mutant("make_augmentation", "zooms before it turns",
+           "        layers.RandomRotation(0.1),\n        layers.RandomZoom(0.2),\n",
+           "        layers.RandomZoom(0.2),\n        layers.RandomRotation(0.1),\n"),
+    Mutant("make_augmentation", "fills with the nearest pixel, as the first edition's ImageDataGenerator",
+           "layers.RandomRotation(0.1)", 'layers.RandomRotation(0.1, fill_mode="nearest")'),
+    Mutant("make_augmentation", "zooms the width independently of the height", "layers.RandomZoom(0.2)",
+           "layers.RandomZoom(0.2, 0.2)"),
     Mutant("make_augmentation", "also rescales inside the stage (an extra layer)", "        layers.RandomZoom(0.2),\n",
            "        layers.RandomZoom(0.2),\n        layers.Rescaling(1.0 / 255),\n"),
     Mutant("make_augmentation", "augments at inference too (a custom layer that ignores training)", replacement='''
@@ -199,6 +250,24 @@ class AlwaysAugment(keras.layers.Layer):
 def make_augmentation():
     return keras.Sequential([AlwaysAugment()])
 '''),
+    Mutant("make_augmentation", "never augments (a custom layer that calls its layers with training=False)",
+           replacement='''
+class NeverAugment(keras.layers.Layer):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.flip = layers.RandomFlip("horizontal")
+        self.rotation = layers.RandomRotation(0.1)
+        self.zoom = layers.RandomZoom(0.2)
+
+    def call(self, images, training=None):
+        images = self.flip(images, training=False)
+        images = self.rotation(images, training=False)
+        return self.zoom(images, training=False)
+
+
+def make_augmentation():
+    return keras.Sequential([NeverAugment()])
+'''),
     # build_convnet_with_augmentation
     Mutant("build_convnet_with_augmentation", "forgets the Dropout layer", "    x = layers.Dropout(0.5)(x)\n", ""),
     Mutant("build_convnet_with_augmentation", "puts Dropout after the Dense head",
@@ -209,6 +278,9 @@ def make_augmentation():
     Mutant("build_convnet_with_augmentation", "forgets the Rescaling layer", "    x = layers.Rescaling(1.0 / 255)(x)\n", ""),
     Mutant("build_convnet_with_augmentation", "flips both ways", 'layers.RandomFlip("horizontal")',
            'layers.RandomFlip("horizontal_and_vertical")'),
+    Mutant("build_convnet_with_augmentation", "Dropout(0.2)", "layers.Dropout(0.5)", "layers.Dropout(0.2)"),
+    Mutant("build_convnet_with_augmentation", "not compiled",
+           '    model.compile(loss="binary_crossentropy", optimizer="rmsprop", metrics=["accuracy"])\n', ""),
 ]
 
 # Right answers written differently: each must get full marks.
@@ -414,6 +486,18 @@ def _lambda_layer(reference, path):
     keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x)).save(path)
 
 
+def _code_only(source: str) -> str:
+    """A cell's code without its docstrings and comments, so that editing a docstring trains nothing."""
+    import ast
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) \
+                and isinstance(node.body[0].value.value, str):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
+
+
 def _cache_key(kind: str) -> str:
     import keras
     from autograder.submissions import reference_cells
@@ -421,7 +505,7 @@ def _cache_key(kind: str) -> str:
     answers = reference_cells(ASSIGNMENT)
     parts = [inspect.getsource(MODEL_RECIPES[kind]), inspect.getsource(_datasets), keras.__version__,
              str((SEED, EPOCHS, FINE_TUNE_EPOCHS)), STANDIN_VERSION]
-    parts += [answers[name] for name in ("build_convnet_from_scratch", "build_convnet_with_augmentation",
+    parts += [_code_only(answers[name]) for name in ("build_convnet_from_scratch", "build_convnet_with_augmentation",
                                          "train_convnet_from_scratch", "train_convnet_with_augmentation")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
