@@ -151,17 +151,6 @@ def extract_features(conv_base, dataset):
            "    model.optimizer.learning_rate = learning_rate\n"),
     Mutant("prepare_fine_tuning", "recompiles with the default learning rate 1e-3", "keras.optimizers.RMSprop("
            "learning_rate=learning_rate)", '"rmsprop"'),
-    Mutant("prepare_fine_tuning", "forgets conv_base.trainable = True", replacement='''
-def prepare_fine_tuning(model, conv_base, first_trainable="block5_conv1", learning_rate=1e-5):
-    names = [layer.name for layer in conv_base.layers]
-    if first_trainable not in names:
-        raise ValueError(f"no layer {first_trainable!r} in conv_base")
-    for layer in conv_base.layers[names.index(first_trainable):]:
-        layer.trainable = True
-    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="binary_crossentropy",
-                  metrics=["accuracy"])
-    return model
-'''),
     Mutant("prepare_fine_tuning", "unfreezes the whole base", "    for layer in conv_base.layers[:first]:\n"
            "        layer.trainable = False\n", ""),
     Mutant("prepare_fine_tuning", "leaves first_trainable itself frozen (off by one)", "conv_base.layers[:first]",
@@ -274,6 +263,17 @@ def prepare_fine_tuning(model, conv_base, first_trainable="block5_conv1", learni
     conv_base.trainable = True
     for layer in conv_base.layers[:names.index(first_trainable)]:
         layer.trainable = False
+    return model
+''',
+        "sets each layer's flag, never conv_base.trainable (Keras 3 reads each layer's own flag)": '''
+def prepare_fine_tuning(model, conv_base, first_trainable="block5_conv1", learning_rate=1e-5):
+    names = [layer.name for layer in conv_base.layers]
+    if first_trainable not in names:
+        raise ValueError(f"no layer {first_trainable!r} in conv_base")
+    for position, layer in enumerate(conv_base.layers):
+        layer.trainable = position >= names.index(first_trainable)
+    model.compile(optimizer=keras.optimizers.RMSprop(learning_rate=learning_rate), loss="binary_crossentropy",
+                  metrics=["accuracy"])
     return model
 ''',
         "get_layer for the check, enumerate for the flags": '''
