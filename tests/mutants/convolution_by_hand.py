@@ -9,6 +9,7 @@ longer applies.
 from autograder.submissions import mutant_factory
 
 ASSIGNMENT = "01_convolution_by_hand"
+GRADE_TOGETHER = True  # one mutant per function in each grading: 82 gradings become 14 (tests/test_mutants.py)
 
 BASE = {}
 
