@@ -7,8 +7,7 @@ whose assignment grades files handed in with the notebook (trained models) also 
 ``HANDED_IN_TARGETS``, the targets graded only from those files: their mistakes are files, so the
 catalogue's own test grades them, not this one.
 
-A catalogue whose gradings are expensive (Keras in the sandbox: about 5 s each) sets
-``GRADE_TOGETHER = True``: its mutants are then graded in bundles that hold at most one mutant per
+A catalogue that sets ``GRADE_TOGETHER = True`` (all of them: a grading costs seconds): its mutants are then graded in bundles that hold at most one mutant per
 graded function (each function's points are independent of the others'), its right answers
 likewise, and its corrected bases in one grading. A bundle passes when exactly its mutants'
 functions lose their points, each with failing checks of its own, and nothing else fails; the
