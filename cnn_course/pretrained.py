@@ -105,7 +105,7 @@ def build_vgg_shaped_base(input_shape=(180, 180, 3), filters=STANDIN_FILTERS, na
 
 def random_vgg_shaped_base(input_shape, filters, rng, name: str = "vgg16"):
     """``build_vgg_shaped_base`` with weights drawn from the NumPy generator ``rng``: He-normal kernels
-    and small positive biases, so that no ReLU unit is dead and every image gets features of its own
+    and small positive biases, so that most ReLU units are alive and every image gets features of its own
     (the grader's small deterministic bases, and the notebook's probes)."""
     base = build_vgg_shaped_base(input_shape, filters, name=name)
     weights = []
