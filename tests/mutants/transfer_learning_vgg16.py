@@ -109,19 +109,12 @@ def extract_features(conv_base, dataset):
     labels = [labels.numpy() for _, labels in dataset]
     return np.concatenate(features), np.concatenate(labels)
 '''),
-    Mutant("extract_features", "keeps only the last batch", "        features.append(conv_base.predict(prepared, verbose=0))\n"
-           "        labels.append(batch_labels.numpy())\n"
-           "    return np.concatenate(features, axis=0), np.concatenate(labels, axis=0)",
-           "        features = [conv_base.predict(prepared, verbose=0)]\n"
-           "        labels = [batch_labels.numpy()]\n"
-           "    return np.concatenate(features, axis=0), np.concatenate(labels, axis=0)"),
     # build_feature_classifier
     Mutant("build_feature_classifier", "no sigmoid on the output (logits)", 'layers.Dense(1, activation="sigmoid")',
            "layers.Dense(1)"),
     Mutant("build_feature_classifier", "no ReLU in Dense(256) (the 2nd edition's listing)",
            'layers.Dense(256, activation="relu")', "layers.Dense(256)"),
     Mutant("build_feature_classifier", "forgets the Dropout", "    x = layers.Dropout(0.5)(x)\n", ""),
-    Mutant("build_feature_classifier", "Dropout(0.2)", "layers.Dropout(0.5)", "layers.Dropout(0.2)"),
     Mutant("build_feature_classifier", "hard-codes VGG16's feature shape", "keras.Input(shape=feature_shape)",
            "keras.Input(shape=(5, 5, 512))"),
     Mutant("build_feature_classifier", "Adam instead of RMSprop", 'optimizer="rmsprop"', 'optimizer="adam"'),
@@ -137,8 +130,6 @@ def extract_features(conv_base, dataset):
     Mutant("build_frozen_base_model", "forgets the augmentation stage", "x = augmentation(inputs)", "x = inputs"),
     Mutant("build_frozen_base_model", "hard-codes 180x180 inputs", "keras.Input(shape=conv_base.input_shape[1:])",
            "keras.Input(shape=(180, 180, 3))"),
-    Mutant("build_frozen_base_model", "no sigmoid on the output", 'layers.Dense(1, activation="sigmoid")',
-           "layers.Dense(1)"),
     Mutant("build_frozen_base_model", "freezes the whole model, classifier included",
            "    return model\n", "    model.trainable = False\n    return model\n"),
     # prepare_fine_tuning
@@ -153,8 +144,6 @@ def extract_features(conv_base, dataset):
            "learning_rate=learning_rate)", '"rmsprop"'),
     Mutant("prepare_fine_tuning", "unfreezes the whole base", "    for layer in conv_base.layers[:first]:\n"
            "        layer.trainable = False\n", ""),
-    Mutant("prepare_fine_tuning", "leaves first_trainable itself frozen (off by one)", "conv_base.layers[:first]",
-           "conv_base.layers[:first + 1]"),
     Mutant("prepare_fine_tuning", "always unfreezes the last four layers (the lecture's [:-4])",
            "conv_base.layers[:first]", "conv_base.layers[:-4]"),
     Mutant("prepare_fine_tuning", "does not check the layer name (everything stays frozen)", replacement='''
@@ -240,19 +229,6 @@ def build_frozen_base_model(conv_base, augmentation):
 ''',
     },
     "prepare_fine_tuning": {
-        "the lecture's flag loop": '''
-def prepare_fine_tuning(model, conv_base, first_trainable="block5_conv1", learning_rate=1e-5):
-    if first_trainable not in [layer.name for layer in conv_base.layers]:
-        raise ValueError("conv_base has no layer " + first_trainable)
-    conv_base.trainable = True
-    set_trainable = False
-    for layer in conv_base.layers:
-        if layer.name == first_trainable:
-            set_trainable = True
-        layer.trainable = set_trainable
-    model.compile(loss="binary_crossentropy", optimizer=keras.optimizers.RMSprop(learning_rate), metrics=["acc"])
-    return model
-''',
         "compiles, then sets the flags (Keras 3 fixes the trained weights at the next fit)": '''
 def prepare_fine_tuning(model, conv_base, first_trainable="block5_conv1", learning_rate=1e-5):
     names = [layer.name for layer in conv_base.layers]
