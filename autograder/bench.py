@@ -47,9 +47,11 @@ def grading_vs_plain_execution(folder: Path) -> None:
     grading = statistics.median(_best_of(lambda: grade_submission(ASSIGNMENT, path), 1) for _ in range(3))
 
     def execute():
+        from .engines import _quiet_output
         copy = nbformat.read(path, as_version=4)
-        NotebookClient(copy, timeout=600, kernel_name="python3",
-                       resources={"metadata": {"path": str(folder)}}).execute()
+        with _quiet_output():  # the kernel inherits the descriptors: its start-up lines stay off the terminal
+            NotebookClient(copy, timeout=600, kernel_name="python3",
+                           resources={"metadata": {"path": str(folder)}}).execute()
     plain = _best_of(execute, 1)
     print("1. One submission (a complete, correct assignment 01)")
     print(f"   grading in the sandbox (hidden checks): {grading:7.2f} s")

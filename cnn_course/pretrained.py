@@ -29,12 +29,9 @@ deterministic bases, and the stand-in before pretraining).
 
 from __future__ import annotations
 
-import hashlib
-import json
 from pathlib import Path
 
 from . import data
-from .data import DataError, DataUnavailable
 
 __all__ = [
     "BLOCK_CONVS",
@@ -58,7 +55,6 @@ STANDIN_NOTICE = (
     "pretrained on stand-in drawings, not ImageNet"
 )
 # The stand-in, its recipe record, and the link inside the package that a wheel ships.
-_PACKAGE_DIR = Path(__file__).resolve().parent
 
 
 def preprocess_input(x, data_format=None):
@@ -122,38 +118,10 @@ def random_vgg_shaped_base(input_shape, filters, rng, name: str = "vgg16"):
 # --------------------------------------------------------------------------- the stand-in file
 
 
-def _standin_entry() -> dict:
-    """The stand-in's entry in the manifest's ``standin_files`` (read through the data layer's path)."""
-    try:
-        manifest = json.loads(data.MANIFEST_PATH.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise DataError(f"The dataset manifest {data.MANIFEST_PATH} is missing. It ships with the course "
-                        "repository; install the course with `pip install -e <repository>`.") from None
-    for entry in manifest.get("standin_files", []):
-        if entry["name"] == STANDIN_NAME:
-            return entry
-    raise DataError(f"{data.MANIFEST_PATH} has no standin_files entry {STANDIN_NAME!r}.")
-
-
 def standin_base_path() -> Path:
     """The committed stand-in base, checked against the manifest's size and SHA-256 (every call: 1 MB)."""
-    entry = _standin_entry()
-    path = _PACKAGE_DIR / entry["filename"]  # a link to datasets/standin/ in the repository
-    if not path.is_file():
-        raise DataUnavailable(
-            f"{STANDIN_NAME}: the stand-in base {entry['filename']} is missing next to {__file__}. It is "
-            f"committed in the course repository as {entry['path']}; install the course from the repository "
-            "(pip install -e <repository>) or copy the file there."
-        )
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    if path.stat().st_size != entry["size"] or digest != entry["sha256"]:
-        raise DataUnavailable(
-            f"{STANDIN_NAME}: {path} has {path.stat().st_size:,} bytes and sha256 {digest}; the manifest expects "
-            f"{entry['size']:,} bytes and sha256 {entry['sha256']}. Restore the committed file (git checkout -- "
-            f"{entry['path']}) or, if you retrained it on purpose, update the manifest with "
-            "tools/make_standin_base.py."
-        )
-    return path
+    return data.standin_file(STANDIN_NAME, remedy="if you retrained it on purpose, update the manifest with "
+                                              "tools/make_standin_base.py")
 
 
 def _load_standin(input_shape):

@@ -584,3 +584,33 @@ def test_manifest_ships_inside_the_package():
     used = subprocess.run([sys.executable, "-c", "import cnn_course.data as d; print(d.MANIFEST_PATH)"],
                           capture_output=True, text=True, check=True).stdout.strip()
     assert Path(used) == link
+
+
+# --------------------------------------------------------------------------- the committed digits
+
+# The embedded MNIST as scikit-learn's load_digits() made it before the file was committed
+# (uint8 arrays x_train, y_train, x_test, y_test): cached trained models and floors rest on them.
+EMBEDDED_MNIST_SHA256 = "7cdac79d9e9f355d2b32191ef342a7fc3adcbf482a309d91732ffaa4c66820dc"
+
+
+def test_the_embedded_digits_are_the_ones_scikit_learn_gave():
+    arrays = data._embedded_digits()
+    digest = hashlib.sha256()
+    for key in ("x_train", "y_train", "x_test", "y_test"):
+        digest.update(key.encode() + arrays[key].tobytes())
+    assert digest.hexdigest() == EMBEDDED_MNIST_SHA256
+    assert arrays["x_train"].shape == (1500, 28, 28) and arrays["x_test"].dtype == np.uint8
+    assert set(np.unique(arrays["y_train"])) == set(range(10))
+
+
+def test_a_damaged_digits_file_is_refused_with_what_to_do(monkeypatch, tmp_path):
+    manifest = json.loads(data.STANDIN_MANIFEST_PATH.read_text())
+    entry = next(e for e in manifest["standin_files"] if e["name"] == data.DIGITS_STANDIN)
+    damaged = tmp_path / entry["filename"]
+    damaged.write_bytes(data.standin_file(data.DIGITS_STANDIN).read_bytes()[:-10])
+    monkeypatch.setattr(data, "STANDIN_DIR", tmp_path)
+    with pytest.raises(data.DataUnavailable, match=f"git checkout -- {entry['path']}"):
+        data._embedded_digits()
+    damaged.unlink()
+    with pytest.raises(data.DataUnavailable, match="missing"):
+        data._embedded_digits()

@@ -100,7 +100,7 @@ def test_a_damaged_stand_in_is_refused_with_what_to_do(monkeypatch, tmp_path):
     with open(damaged, "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\x00" * 16)
-    monkeypatch.setattr(pretrained, "_PACKAGE_DIR", tmp_path)
+    monkeypatch.setattr(data, "STANDIN_DIR", tmp_path)
     monkeypatch.setenv("COURSE_DATA_PROFILE", "embedded")
     with pytest.raises(data.DataUnavailable, match="git checkout"):
         pretrained.load_conv_base()
