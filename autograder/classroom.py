@@ -12,6 +12,7 @@ rest of the class is graded and recorded.
 
 from __future__ import annotations
 
+import secrets
 import sys
 import time
 from collections import Counter
@@ -44,6 +45,7 @@ class ClassRun:
     gradebook_problems: dict[str, str] = field(default_factory=dict)
     engine: str = ""
     seconds: float = 0.0
+    token: str = field(default_factory=lambda: secrets.token_hex(8))  # marks the results this run made
 
 
 def _prepare(assignment_id: str, student: str, path: Path, course_root: Path, secret: bytes,
@@ -119,6 +121,7 @@ def grade_all(assignment_id: str, course_root: Path, engine: Engine, force: bool
             else:
                 result["submission"] = f"{student}/{assignment_id}"
                 result["submission_sha256"] = digests[student]
+                result["class_run"] = run.token
                 save_result(result_path(course_root, assignment_id, student), result)
                 run.results[student] = result
             bar.update(1)
@@ -152,16 +155,19 @@ def record_in_gradebook(course_root: Path, assignment_id: str, run: ClassRun, fo
     skipped = [s for s, r in run.results.items() if not isinstance(r, dict)]
     if not graded:
         return
+    from .nbgrader_plugin import CLASS_RUN_VARIABLE
     extra = ["--force"] if force else []
+    this_run = {CLASS_RUN_VARIABLE: run.token}  # record this run's results, never grade them again
     try:
         nbgrader_command(course_root, "autograde", assignment_id, *extra,
-                         *([f"--CourseDirectory.student_id_exclude={','.join(skipped)}"] if skipped else []))
+                         *([f"--CourseDirectory.student_id_exclude={','.join(skipped)}"] if skipped else []),
+                         env=this_run)
         return
     except RuntimeError:
         pass
     for student in graded:
         try:
-            nbgrader_command(course_root, "autograde", assignment_id, "--student", student, *extra)
+            nbgrader_command(course_root, "autograde", assignment_id, "--student", student, *extra, env=this_run)
         except RuntimeError as error:
             last = [line for line in str(error).splitlines() if line.strip()][-1:] or [""]
             run.gradebook_problems[student] = (f"nbgrader autograde failed for this student ({last[0][:200]}); "

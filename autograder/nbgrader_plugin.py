@@ -94,12 +94,19 @@ def reusable(result: dict) -> bool:
             and not any(t.get("status") == "timeout" for t in result.get("tests", [])))
 
 
-def cached_result(path: Path, digest: str) -> dict | None:
+# Set by grade-class for the nbgrader autograde it runs: that run's own results are recorded as they
+# are, even those not reusable in a later run (a timeout), instead of being graded a second time.
+CLASS_RUN_VARIABLE = "AUTOGRADER_CLASS_RUN"
+
+
+def cached_result(path: Path, digest: str, class_run: str = "") -> dict | None:
     try:
         result = json.loads(path.read_text())
     except (OSError, json.JSONDecodeError, UnicodeDecodeError):
         return None
-    if not isinstance(result, dict) or result.get("submission_sha256") != digest or not reusable(result):
+    if not isinstance(result, dict) or result.get("submission_sha256") != digest:
+        return None
+    if not reusable(result) and not (class_run and result.get("class_run") == class_run):
         return None
     return result
 
@@ -109,7 +116,7 @@ def grade_notebook(notebook, assignment_id: str, student_id: str, course_root: P
     handed_in = submitted_files(course_root, assignment_id, student_id)
     digest = submission_hash(notebook, assignment_id, handed_in, course_secret(course_root))
     path = result_path(course_root, assignment_id, student_id)
-    result = cached_result(path, digest)
+    result = cached_result(path, digest, os.environ.get(CLASS_RUN_VARIABLE, ""))
     if result is None:
         with tempfile.TemporaryDirectory(prefix="grading-") as scratch:
             copy = Path(scratch) / "submission.ipynb"

@@ -86,11 +86,11 @@ def write_course_config(course_root: Path, release_root: Path) -> None:
         f"c.CourseDirectory.release_directory = {str(release_root)!r}\n")
 
 
-def nbgrader_command(course_root: Path, *args: str) -> subprocess.CompletedProcess:
-    """Run ``nbgrader ARGS`` in a course directory; raise with its output if it fails."""
+def nbgrader_command(course_root: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    """Run ``nbgrader ARGS`` in a course directory (``env``: extra variables); raise with its output if it fails."""
     bin_dir = str(Path(sys.executable).parent)  # nbgrader runs 'alembic' from the environment
     env = dict(os.environ, PATH=os.pathsep.join([bin_dir, os.environ.get("PATH", "")]),
-               PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]))
+               PYTHONPATH=os.pathsep.join([str(REPO_ROOT), os.environ.get("PYTHONPATH", "")]), **(env or {}))
     process = subprocess.run([sys.executable, "-m", "nbgrader", *args], cwd=course_root, env=env,
                              capture_output=True, text=True)
     if process.returncode != 0:

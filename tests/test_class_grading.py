@@ -179,6 +179,26 @@ def test_a_result_with_an_internal_error_or_another_profile_is_never_reused(tmp_
         assert grading_context(ASSIGNMENT, "embedded", "s") != grading_context(ASSIGNMENT, "embedded", "t")
 
 
+def test_the_gradebook_records_this_runs_results_without_grading_them_again(tmp_path):
+    """A result that a later run would not reuse (here the student's code exits mid-check) is still
+    this run's: grade-class's nbgrader step records it as it is. A TA's own `nbgrader autograde`
+    grades it afresh."""
+    course = _course(tmp_path)
+    _write(course, "exits", build_submission(ASSIGNMENT, {"relu": "import os\ndef relu(x):\n    os._exit(3)\n"}))
+    with SerialEngine() as engine:
+        run = grade_all(ASSIGNMENT, course, engine, progress=False)
+    path = course / "autograder-results" / ASSIGNMENT / "exits.json"
+    made = json.loads(path.read_text())
+    assert made["sandbox_log"] and made["class_run"] == run.token
+    record_in_gradebook(course, ASSIGNMENT, run, force=False)
+    assert json.loads(path.read_text()) == made  # recorded, not graded a second time
+    assert _gradebook_scores(course)["exits"] == pytest.approx(made["score"])
+    nbgrader_command(course, "autograde", ASSIGNMENT, "--force")
+    again = json.loads(path.read_text())
+    assert "class_run" not in again and again["environment"]["graded_at"] >= made["environment"]["graded_at"]
+    assert again["timing"] != made["timing"]
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
