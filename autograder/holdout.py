@@ -46,6 +46,8 @@ from pathlib import Path
 import numpy as np
 
 from cnn_course import data
+from cnn_course.data import dogs_vs_cats, drawings, mnist, standins
+from cnn_course.data.images import jpeg_files
 
 __all__ = ["mnist_holdout", "cats_vs_dogs_holdout", "clear_cache"]
 
@@ -136,7 +138,7 @@ def _cached(kind: str, secret, makers) -> tuple[np.ndarray, np.ndarray, str]:
 def _embedded_digits(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
     from scipy import ndimage  # scikit-learn's dependency, like the digits themselves
 
-    digits = data._embedded_digits()
+    digits = mnist.embedded_digits()
     sources, source_labels = digits["x_test"].astype(np.float64), digits["y_test"]
     public = {image.tobytes() for split in ("x_train", "x_test") for image in digits[split]}
     rng = np.random.default_rng(_seed(b"mnist_holdout/embedded", secret))
@@ -257,8 +259,8 @@ def _embedded_pets(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
         for label, name in enumerate(CLASS_FOLDERS):
             (folder / name).mkdir()
             for number in range(EMBEDDED_PETS_PER_CLASS):
-                drawing = data._draw_standin(label, number, seed=seed)
-                (folder / name / f"{name[:-1]}.{number}.jpg").write_bytes(data._standin_jpeg(drawing, label, number))
+                drawing = drawings.draw_standin(label, number, seed=seed)
+                (folder / name / f"{name[:-1]}.{number}.jpg").write_bytes(standins.standin_jpeg(drawing, label, number))
         images, labels = _load_like_the_students(folder)
     description = (
         f"{len(labels)} grader-held stand-in drawings (embedded profile), "
@@ -289,8 +291,9 @@ def _unseen_valid_images(folder: Path, needed: int, rng) -> list[Path]:
     make_cats_vs_dogs_small takes the first valid images in numeric order (2,500 per class for
     the full profile), checked with TensorFlow's decoder: the same function finds where they end.
     """
-    lecture, _ = data._first_valid_images(folder, sum(data.FULL_SUBSET_COUNTS.values()), check_with_tensorflow=True)
-    files = data._jpeg_files(folder)
+    lecture_count = sum(dogs_vs_cats.FULL_SUBSET_COUNTS.values())  # read where make_cats_vs_dogs_small reads it
+    lecture, _ = dogs_vs_cats.first_valid_images(folder, lecture_count, check_with_tensorflow=True)
+    files = jpeg_files(folder)
     candidates = files[files.index(lecture[-1]) + 1:]
     chosen = []
     for index in rng.permutation(len(candidates)):

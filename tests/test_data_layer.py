@@ -26,7 +26,10 @@ import pytest
 from PIL import Image
 
 from cnn_course import data
-from cnn_course.data_cli import main as cli_main
+from cnn_course.data import downloads, manifest, mnist, standins
+from cnn_course.data.__main__ import main as cli_main
+
+REPO = Path(__file__).resolve().parents[1]
 
 PAYLOAD = bytes(range(256)) * 6000  # 1.5 MB: more than one download chunk
 OTHER_PAYLOAD = b"weights" * 1000
@@ -40,15 +43,16 @@ def isolated_data(tmp_path, monkeypatch):
     """Fresh cache dir and profile per test; only loopback URLs may be opened."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("COURSE_DATA_PROFILE", raising=False)
-    monkeypatch.setattr(data, "_verified_files", {})
-    monkeypatch.setattr(data, "MANIFEST_PATH", tmp_path / "no-manifest.json")
-    real_open_url = data._open_url
+    # Patched in the modules that read them: cnn_course.data only re-exports names (and refuses patches).
+    monkeypatch.setattr(downloads, "_verified_files", {})
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", tmp_path / "no-manifest.json")
+    real_open_url = downloads._open_url
 
     def loopback_only(url):
         assert url.startswith("http://127.0.0.1:"), f"test tried to reach {url}"
         return real_open_url(url)
 
-    monkeypatch.setattr(data, "_open_url", loopback_only)
+    monkeypatch.setattr(downloads, "_open_url", loopback_only)
 
 
 @dataclass
@@ -117,7 +121,7 @@ def use_manifest(tmp_path, monkeypatch):
     def write(*entries):
         path = tmp_path / "manifest.json"
         path.write_text(json.dumps({"schema_version": 1, "datasets": list(entries)}))
-        monkeypatch.setattr(data, "MANIFEST_PATH", path)
+        monkeypatch.setattr(manifest, "MANIFEST_PATH", path)
 
     return write
 
@@ -281,6 +285,13 @@ def test_unknown_profile_is_rejected_with_the_valid_values(monkeypatch):
     assert "'offline'" in str(caught.value) and "'full'" in str(caught.value) and "'embedded'" in str(caught.value)
     with pytest.raises(data.DataProfileError):
         data.load_mnist()
+
+
+def test_urls_other_than_the_loopback_server_are_refused(use_manifest):
+    """The guard of the autouse fixture reaches the code that downloads."""
+    use_manifest(manifest_entry("far", "https://example.com/far.bin", PAYLOAD))
+    with pytest.raises(AssertionError, match="test tried to reach https://example.com/far.bin"):
+        data.fetch("far")
 
 
 def test_embedded_profile_does_not_fetch(tiny, server, monkeypatch):
@@ -497,15 +508,15 @@ def test_standins_drawn_by_another_version_are_redrawn(monkeypatch):
     (embedded / "STANDIN_VERSION").write_text("1\n")
 
     assert data.make_cats_vs_dogs_small(counts=counts) == subsets  # rebuilt, not refused by BUILD.json
-    assert cat.read_bytes() == data._standin_file_bytes(0, 0)
+    assert cat.read_bytes() == standins._standin_file_bytes(0, 0)
     assert (subsets / "train" / "cats" / "cat.0.jpg").read_bytes() == cat.read_bytes()
     assert (embedded / "STANDIN_VERSION").read_text().strip() == data.STANDIN_VERSION
 
 
 def test_standin_images_are_deterministic():
-    first = data._standin_file_bytes(1, 5)
-    assert data._standin_file_bytes(1, 5) == first
-    assert data._standin_file_bytes(0, 5) != first
+    first = standins._standin_file_bytes(1, 5)
+    assert standins._standin_file_bytes(1, 5) == first
+    assert standins._standin_file_bytes(0, 5) != first
     assert first[6:10] == b"JFIF"
 
 
@@ -513,8 +524,7 @@ def test_standin_images_are_deterministic():
 
 
 def test_shipped_manifest_lists_the_course_files(monkeypatch):
-    shipped = Path(data.__file__).resolve().parent.parent / "datasets" / "manifest.json"
-    monkeypatch.setattr(data, "MANIFEST_PATH", shipped)
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", REPO / "datasets" / "manifest.json")
     # the first five; later assignments' entries follow (06's: tests/test_visualize.py)
     assert data.dataset_names()[:5] == ["mnist", "dogs_vs_cats", "vgg16_notop", "qmnist_test_images", "qmnist_test_labels"]
     mnist, cats, vgg, qmnist_images, qmnist_labels = (data.dataset_info(name) for name in data.dataset_names()[:5])
@@ -562,6 +572,21 @@ def test_cli_fails_clearly(server, use_manifest, monkeypatch, capsys):
     assert "is not a data profile" in capsys.readouterr().err
 
 
+def test_the_package_refuses_patches_that_would_change_nothing(monkeypatch):
+    """cnn_course.data re-exports its modules' names, and the modules read their own: rebinding a
+    name on the package would change nothing, so it is refused, naming the module to patch."""
+    with pytest.raises(AttributeError, match=r"cnn_course\.data\.manifest\.MANIFEST_PATH.*set or patch it there"):
+        monkeypatch.setattr(data, "MANIFEST_PATH", Path("elsewhere.json"))
+    with pytest.raises(AttributeError, match=r"from cnn_course\.data import dogs_vs_cats"):
+        data.FULL_SUBSET_COUNTS = {"train": 1, "validation": 1, "test": 1}
+    with pytest.raises(AttributeError, match=r"cnn_course\.data\.downloads\.fetch"):
+        monkeypatch.setattr(data, "fetch", lambda name: None)
+    assert data.fetch is downloads.fetch and data.FULL_SUBSET_COUNTS["train"] == 1000
+    with pytest.raises(AttributeError, match="has no attribute"):  # private names live in their modules only
+        monkeypatch.setattr(data, "_open_url", lambda url: None)
+    monkeypatch.setattr(data, "fetch", downloads.fetch)  # the same object back (a patch's undo) is harmless
+
+
 def test_module_runs_as_a_command(tmp_path):
     env = {**os.environ, "COURSE_DATA_DIR": str(tmp_path / "cli-cache"), "COURSE_DATA_PROFILE": "embedded"}
     result = subprocess.run(
@@ -574,10 +599,8 @@ def test_module_runs_as_a_command(tmp_path):
 def test_manifest_ships_inside_the_package():
     """datasets/manifest.json is the one manifest; the package reaches it through a link that
     wheel builds turn into a copy, so `pip install` outside the repository (Colab) works."""
-    from pathlib import Path
-
-    import cnn_course.data as data_module
-    link = Path(data_module.__file__).with_name("manifest.json")
+    import cnn_course
+    link = Path(cnn_course.__file__).with_name("manifest.json")  # in cnn_course/, the data package's parent
     assert link.is_symlink() and link.resolve() == (Path(__file__).resolve().parents[1] / "datasets" / "manifest.json")
     import subprocess
     import sys
@@ -594,7 +617,7 @@ EMBEDDED_MNIST_SHA256 = "7cdac79d9e9f355d2b32191ef342a7fc3adcbf482a309d91732ffaa
 
 
 def test_the_embedded_digits_are_the_ones_scikit_learn_gave():
-    arrays = data._embedded_digits()
+    arrays = mnist.embedded_digits()
     digest = hashlib.sha256()
     for key in ("x_train", "y_train", "x_test", "y_test"):
         digest.update(key.encode() + arrays[key].tobytes())
@@ -604,13 +627,13 @@ def test_the_embedded_digits_are_the_ones_scikit_learn_gave():
 
 
 def test_a_damaged_digits_file_is_refused_with_what_to_do(monkeypatch, tmp_path):
-    manifest = json.loads(data.STANDIN_MANIFEST_PATH.read_text())
-    entry = next(e for e in manifest["standin_files"] if e["name"] == data.DIGITS_STANDIN)
+    listed = json.loads(data.STANDIN_MANIFEST_PATH.read_text())
+    entry = next(e for e in listed["standin_files"] if e["name"] == data.DIGITS_STANDIN)
     damaged = tmp_path / entry["filename"]
     damaged.write_bytes(data.standin_file(data.DIGITS_STANDIN).read_bytes()[:-10])
-    monkeypatch.setattr(data, "STANDIN_DIR", tmp_path)
+    monkeypatch.setattr(manifest, "STANDIN_DIR", tmp_path)
     with pytest.raises(data.DataUnavailable, match=f"git checkout -- {entry['path']}"):
-        data._embedded_digits()
+        mnist.embedded_digits()
     damaged.unlink()
     with pytest.raises(data.DataUnavailable, match="missing"):
-        data._embedded_digits()
+        mnist.embedded_digits()

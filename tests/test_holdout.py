@@ -24,6 +24,7 @@ from PIL import Image
 
 from autograder import holdout
 from cnn_course import data
+from cnn_course.data import dogs_vs_cats, downloads, drawings, manifest, mnist, standins
 
 REPO = Path(__file__).resolve().parents[1]
 SECRET = b"test-course-secret-2024"
@@ -35,13 +36,13 @@ def isolated(tmp_path, monkeypatch):
     """Fresh cache dir, no profile, the shipped manifest, no network, an empty holdout cache."""
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("COURSE_DATA_PROFILE", raising=False)
-    monkeypatch.setattr(data, "_verified_files", {})
-    monkeypatch.setattr(data, "MANIFEST_PATH", REPO / "datasets" / "manifest.json")
+    monkeypatch.setattr(downloads, "_verified_files", {})  # patched in the modules that read them
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", REPO / "datasets" / "manifest.json")
 
     def offline(url):
         raise urllib.error.URLError(f"no network in the tests ({url})")
 
-    monkeypatch.setattr(data, "_open_url", offline)
+    monkeypatch.setattr(downloads, "_open_url", offline)
     holdout.clear_cache()
     yield
     holdout.clear_cache()
@@ -89,7 +90,7 @@ def test_embedded_digits_look_like_mnist_and_are_balanced(embedded):
 
 def test_embedded_digits_are_new_but_still_the_labelled_digits(embedded):
     images, labels, _ = embedded[0]["digits", SECRET]
-    public = data._embedded_digits()  # everything a student has in the embedded profile
+    public = mnist.embedded_digits()  # everything a student has in the embedded profile
     public_images = np.concatenate([public["x_train"], public["x_test"]]).reshape(1797, -1).astype(np.float32)
     public_labels = np.concatenate([public["y_train"], public["y_test"]])
     flat = images.reshape(len(images), -1).astype(np.float32)
@@ -216,10 +217,10 @@ def test_drawing_seed_leaves_the_course_standins_unchanged():
         (0, 110): "2daab8bfc6a3906edd94acec67e116d7ccc2a18d72b41a591d7ccc09929847e6",  # truncated
     }
     for (label, number), digest in expected.items():
-        assert hashlib.sha256(data._standin_file_bytes(label, number)).hexdigest() == digest
-    default = np.asarray(data._draw_standin(1, 5))
-    assert np.array_equal(np.asarray(data._draw_standin(1, 5, seed=data._STANDIN_SEED)), default)
-    assert not np.array_equal(np.asarray(data._draw_standin(1, 5, seed=12345)), default)
+        assert hashlib.sha256(standins._standin_file_bytes(label, number)).hexdigest() == digest
+    default = np.asarray(drawings.draw_standin(1, 5))
+    assert np.array_equal(np.asarray(drawings.draw_standin(1, 5, seed=drawings._STANDIN_SEED)), default)
+    assert not np.array_equal(np.asarray(drawings.draw_standin(1, 5, seed=12345)), default)
 
 
 # --------------------------------------------------------------------------- manifest
@@ -270,9 +271,9 @@ def use_files(tmp_path, monkeypatch, files: dict[str, bytes]):
                         "checksum": {"algorithm": "sha256", "value": hashlib.sha256(content).hexdigest()}})
         (data.data_dir() / f"{name}.gz").parent.mkdir(parents=True, exist_ok=True)
         (data.data_dir() / f"{name}.gz").write_bytes(content)
-    manifest = tmp_path / "manifest.json"
-    manifest.write_text(json.dumps({"schema_version": 1, "datasets": entries}))
-    monkeypatch.setattr(data, "MANIFEST_PATH", manifest)
+    manifest_path = tmp_path / "manifest.json"
+    manifest_path.write_text(json.dumps({"schema_version": 1, "datasets": entries}))
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", manifest_path)
 
 
 def test_full_digits_are_secret_chosen_lost_qmnist_digits(tmp_path, monkeypatch):
@@ -388,7 +389,7 @@ def identify(images: np.ndarray, labels: np.ndarray, count=30) -> list[tuple[int
 def test_full_dogs_vs_cats_skip_the_lecture_subsets_and_broken_files(secret, monkeypatch):
     pytest.importorskip("keras")
     monkeypatch.setenv("COURSE_DATA_PROFILE", "full")
-    monkeypatch.setattr(data, "FULL_SUBSET_COUNTS", SMALL_LECTURE)
+    monkeypatch.setattr(dogs_vs_cats, "FULL_SUBSET_COUNTS", SMALL_LECTURE)
     monkeypatch.setattr(holdout, "FULL_PETS_PER_CLASS", 8)
     broken = make_fake_petimages(data.data_dir() / "PetImages")  # where extract_dogs_vs_cats() keeps it
 
@@ -416,7 +417,7 @@ def test_full_dogs_vs_cats_skip_the_lecture_subsets_and_broken_files(secret, mon
 def test_full_dogs_vs_cats_depend_on_the_secret(monkeypatch):
     pytest.importorskip("keras")
     monkeypatch.setenv("COURSE_DATA_PROFILE", "full")
-    monkeypatch.setattr(data, "FULL_SUBSET_COUNTS", SMALL_LECTURE)
+    monkeypatch.setattr(dogs_vs_cats, "FULL_SUBSET_COUNTS", SMALL_LECTURE)
     monkeypatch.setattr(holdout, "FULL_PETS_PER_CLASS", 8)
     make_fake_petimages(data.data_dir() / "PetImages")
     first = set(identify(*holdout.cats_vs_dogs_holdout(SECRET)[:2]))
@@ -425,7 +426,7 @@ def test_full_dogs_vs_cats_depend_on_the_secret(monkeypatch):
 
 def test_full_dogs_vs_cats_need_enough_unseen_photos(monkeypatch):
     monkeypatch.setenv("COURSE_DATA_PROFILE", "full")
-    monkeypatch.setattr(data, "FULL_SUBSET_COUNTS", SMALL_LECTURE)
+    monkeypatch.setattr(dogs_vs_cats, "FULL_SUBSET_COUNTS", SMALL_LECTURE)
     monkeypatch.setattr(holdout, "FULL_PETS_PER_CLASS", 17)  # Cat has 30 - 10 - 5 broken = 15 after the lecture's
     make_fake_petimages(data.data_dir() / "PetImages")
     with pytest.raises(data.DataError, match="only 15 valid JPEG images after the 10"):

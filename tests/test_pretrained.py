@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from cnn_course import data, pretrained
+from cnn_course.data import downloads, drawings, manifest
 
 REPO = Path(__file__).resolve().parents[1]
 _spec = importlib.util.spec_from_file_location("make_standin_base", REPO / "tools" / "make_standin_base.py")
@@ -21,8 +22,8 @@ _spec.loader.exec_module(tool)
 
 
 def _entry():
-    manifest = json.loads((REPO / "datasets" / "manifest.json").read_text())
-    return next(e for e in manifest["standin_files"] if e["name"] == pretrained.STANDIN_NAME)
+    listed = json.loads((REPO / "datasets" / "manifest.json").read_text())
+    return next(e for e in listed["standin_files"] if e["name"] == pretrained.STANDIN_NAME)
 
 
 def test_the_committed_file_is_the_one_the_manifest_and_the_record_name():
@@ -48,16 +49,16 @@ def test_the_recorded_recipe_is_the_scripts():
 def test_the_source_task_is_not_the_target_task():
     """Other drawings than the course's stand-ins and the grader's (another seed), labelled by six
     traits that are fair coins: no cat/dog label, and every trait about half the time."""
-    assert tool.SOURCE_SEED != data._STANDIN_SEED
+    assert tool.SOURCE_SEED != drawings._STANDIN_SEED
     images, traits = tool.source_images(0, 40)
     assert images.shape == (40, 180, 180, 3) and images.dtype == np.uint8
-    assert traits.shape == (40, len(data._TRAIT_ODDS))
+    assert traits.shape == (40, len(drawings.TRAIT_ODDS))
     assert 0.25 < traits.mean() < 0.75
     # the same drawing twice is the same image: the source set is reproducible
     again, again_traits = tool.source_drawing(3)
     assert np.array_equal(again, images[3]) and np.array_equal(again_traits, traits[3])
     # the patched odds are gone afterwards: the course's stand-ins are drawn as always
-    assert data._traits.__module__ == "cnn_course.data"
+    assert drawings._traits.__module__ == "cnn_course.data.drawings"
 
 
 def test_the_embedded_base_has_vgg16s_layers_and_announces_itself(monkeypatch, capsys):
@@ -100,7 +101,7 @@ def test_a_damaged_stand_in_is_refused_with_what_to_do(monkeypatch, tmp_path):
     with open(damaged, "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\x00" * 16)
-    monkeypatch.setattr(data, "STANDIN_DIR", tmp_path)
+    monkeypatch.setattr(manifest, "STANDIN_DIR", tmp_path)  # where standin_file reads it
     monkeypatch.setenv("COURSE_DATA_PROFILE", "embedded")
     with pytest.raises(data.DataUnavailable, match="git checkout"):
         pretrained.load_conv_base()
@@ -116,7 +117,7 @@ def test_the_full_profile_never_falls_back_to_the_stand_in(monkeypatch, tmp_path
     def offline(request, timeout):
         raise OSError("no network here")
 
-    monkeypatch.setattr(data.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(downloads.urllib.request, "urlopen", offline)
     with pytest.raises(data.DataUnavailable) as raised:
         pretrained.load_conv_base()
     message = str(raised.value)

@@ -7,11 +7,14 @@ from pathlib import Path
 import pytest
 
 from cnn_course import data
+from cnn_course.data import manifest
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
 def shipped(monkeypatch):
-    monkeypatch.setattr(data, "MANIFEST_PATH", Path(data.__file__).resolve().parent.parent / "datasets" / "manifest.json")
+    monkeypatch.setattr(manifest, "MANIFEST_PATH", REPO / "datasets" / "manifest.json")
 
 
 def test_manifest_lists_06s_files(shipped):
@@ -33,17 +36,18 @@ def test_a_missing_file_of_the_full_profile_is_data_unavailable_with_what_to_do(
     monkeypatch.setenv("COURSE_DATA_PROFILE", "full")
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path))
     from cnn_course import visualize
-    original = data._manifest
+    original = manifest._manifest
 
     def closed_port():
         return {name: (info.__class__(**{**info.__dict__, "url": "http://127.0.0.1:9/" + info.filename}))
                 for name, info in original().items()}
-    monkeypatch.setattr(data, "_manifest", closed_port)
+    monkeypatch.setattr(manifest, "_manifest", closed_port)  # where dataset_info reads it
     with pytest.raises(data.DataUnavailable) as raised:
         visualize.imagenet_class_index()
     message = str(raised.value)
     assert "imagenet_class_index" in message and "Pre-stage the file" in message
     assert "COURSE_DATA_PROFILE=embedded" in message
+    assert "http://127.0.0.1:9/imagenet_class_index.json" in message  # the patched manifest was the one used
 
 
 # --------------------------------------------------------------------------- the pointing game's lesson
@@ -59,7 +63,7 @@ def test_a_missing_file_of_the_full_profile_is_data_unavailable_with_what_to_do(
 
 def _embedded(monkeypatch):
     monkeypatch.setenv("COURSE_DATA_PROFILE", "embedded")
-    monkeypatch.setenv("COURSE_DATA_DIR", str(Path(data.__file__).resolve().parent.parent / "datasets" / "cache"))
+    monkeypatch.setenv("COURSE_DATA_DIR", str(REPO / "datasets" / "cache"))
 
 
 def test_head_masks_and_pointing_game_on_hand_made_cases():

@@ -3,7 +3,7 @@
     COURSE_DATA_PROFILE=embedded PYTHONPATH=. .venv/bin/python tools/make_standin_base.py [--check]
 
 The source task (not the target task of assignment 05):
-    stand-in drawings from cnn_course.data's drawing code, with a seed family of their own
+    stand-in drawings from cnn_course.data.drawings, with a seed family of their own
     (SOURCE_SEED, not the course's stand-in seed, and not the grader's secret-derived seeds), in
     which each of the six facial traits (ears, head shape, muzzle, eyes, nose, whiskers) is a fair
     coin, drawn independently, instead of taking its cat form with odds 0.95 in cats and its dog
@@ -43,9 +43,10 @@ REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
 from cnn_course import data, pretrained  # noqa: E402
+from cnn_course.data import drawings  # noqa: E402
 
-SOURCE_SEED = 50_2026  # the source task's drawings; the course's stand-ins use data._STANDIN_SEED
-TRAITS = tuple(data._TRAIT_ODDS)  # ("pointed_ears", "wide_head", "no_muzzle", "slit_eyes", "pink_nose", "whiskers")
+SOURCE_SEED = 50_2026  # the source task's drawings; the course's stand-ins use drawings._STANDIN_SEED
+TRAITS = tuple(drawings.TRAIT_ODDS)  # ("pointed_ears", "wide_head", "no_muzzle", "slit_eyes", "pink_nose", "whiskers")
 OUTPUT = REPOSITORY / "datasets" / "standin" / "vgg16_standin_base.keras"
 RECORD = OUTPUT.with_suffix(".json")
 
@@ -72,7 +73,7 @@ def recipe_sha256(recipe: dict = RECIPE) -> str:
 
 
 def _fair_traits(recorded: dict):
-    """Replaces data._traits while one source drawing is made: the same number of draws from the
+    """Replaces drawings._traits while one source drawing is made: the same number of draws from the
     drawing's generator (so everything else is drawn as the drawing code always draws it), each
     trait a fair coin, and the traits recorded as the label."""
     def traits(rng, label):
@@ -86,8 +87,8 @@ def source_drawing(number: int) -> tuple[np.ndarray, np.ndarray]:
     """Source drawing ``number``: a 180x180x3 uint8 image (JPEG-encoded and decoded, then resized
     bilinearly, as image_dataset_from_directory reads a stand-in) and its six traits (1 = cat form)."""
     recorded: dict = {}
-    with mock.patch.object(data, "_traits", _fair_traits(recorded)):
-        drawing = data._draw_standin(0, number, seed=SOURCE_SEED)
+    with mock.patch.object(drawings, "_traits", _fair_traits(recorded)):  # the module that calls it
+        drawing = drawings.draw_standin(0, number, seed=SOURCE_SEED)
     buffer = io.BytesIO()
     drawing.save(buffer, "JPEG", quality=85)
     with Image.open(io.BytesIO(buffer.getvalue())) as decoded:

@@ -17,6 +17,7 @@ import sys
 from pathlib import Path
 
 from cnn_course import data
+from cnn_course.data import manifest
 
 
 def _human_size(size: int) -> str:
@@ -88,7 +89,7 @@ def _command_build_subsets(parser, args) -> int:
 
 def _command_info(parser, args) -> int:
     print(f"cache dir: {data.data_dir()}")
-    print(f"manifest:  {data.MANIFEST_PATH}")
+    print(f"manifest:  {manifest.MANIFEST_PATH}")  # the one the data layer reads
     try:
         profile = data.data_profile()
     except data.DataProfileError as error:
