@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import nbformat
 
-from .assignments import RELEASE, load_assignment
+from .assignments import RELEASE, REPO_ROOT, load_assignment
 from .notebooks import grade_id, is_solution_code, nbgrader_metadata
 
 SOLUTION_MARKERS = ("### BEGIN SOLUTION", "### END SOLUTION")
@@ -86,13 +86,18 @@ def mutant_factory(bases: dict[str, str]):
     return make
 
 
+# The few files whose training takes minutes, committed under the same names, so that a fresh clone
+# does not train them again (tests/test_committed_models.py fails when one of them is stale).
+COMMITTED_MODELS = REPO_ROOT / "datasets" / "demo-models"
+
+
 def cached_model_file(assignment_id: str, kind: str, key: str, make, seed: int):
     """A model file handed in by the tests and the demo class, made once per data profile.
 
     ``make(reference, path)`` writes the file, with the source notebook's solutions as
     ``reference``; ``key`` (a hash of the recipe and of whatever the file depends on) names the
-    file, so a changed recipe makes a new one. Cached under
-    COURSE_DATA_DIR/demo-models/<assignment>/<profile>/<kind>-<key>.keras; parallel test workers
+    file, so a changed recipe makes a new one. Found under datasets/demo-models/ when committed there,
+    else cached under COURSE_DATA_DIR/demo-models/<assignment>/<profile>/<kind>-<key>.keras; parallel test workers
     make each file once (a lock per kind, so a recipe may use another kind's file).
     """
     import fcntl
@@ -102,6 +107,9 @@ def cached_model_file(assignment_id: str, kind: str, key: str, make, seed: int):
     from cnn_course.data import data_dir, data_profile
 
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    committed = COMMITTED_MODELS / assignment_id / data_profile() / f"{kind}-{key}.keras"
+    if committed.is_file():
+        return committed
     folder = data_dir() / "demo-models" / assignment_id / data_profile()
     path = folder / f"{kind}-{key}.keras"
     if path.exists():
