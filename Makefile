@@ -5,6 +5,10 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+# uv installs the pinned set in about 25 s where pip took 85 s (a fresh clone's make test pays it);
+# --compile-bytecode matters: the sandbox runs Python with -B on a read-only environment.
+UV_PIN := uv==0.13.9
+UV := $(VENV)/bin/uv
 WORKERS ?= 2
 # Offline data for tests and the demo; the real data needs COURSE_DATA_PROFILE=full (the default).
 OFFLINE := COURSE_DATA_PROFILE=embedded COURSE_DATA_DIR=$(CURDIR)/datasets/cache TF_CPP_MIN_LOG_LEVEL=3
@@ -16,9 +20,9 @@ venv: $(STAMP)
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "Python 3.11 is required; set PYTHON=/path/to/python3.11")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --upgrade pip $(UV_PIN)
+	$(UV) pip install --quiet --python $(PY) --compile-bytecode -r requirements.txt
+	$(UV) pip install --quiet --python $(PY) --no-deps -e .
 	touch $(STAMP)
 
 demo: $(STAMP)
