@@ -73,6 +73,12 @@ def check_the_whole_ta_flow(course, assignments) -> None:
             # the hidden checks' code never reaches a student
             assert not re.search(r"def test_|@pytest|expect_array\(|process_cache", page)
         assert results["ada"]["score"] == results["ada"]["max_score"] and results["drew"]["score"] == 0
+        # ada hands in the reference (the source notebook's solutions and the catalogue's correct files):
+        # every hidden check passes and nothing goes wrong on the grader's side. tests/test_mutants.py
+        # leaves the reference to this test rather than grading it a second time.
+        assert not results["ada"]["grader_log"], (assignment_id, results["ada"]["grader_log"])
+        assert all(t["status"] == "passed" for t in results["ada"]["tests"]), \
+            (assignment_id, [t for t in results["ada"]["tests"] if t["status"] != "passed"])
 
 
 def demo_results(course, assignment_id) -> dict:

@@ -1,4 +1,4 @@
-"""Every hidden check earns its keep: the reference passes, each plausible mistake loses
+"""Every hidden check earns its keep: the reference passes (graded as the demo class's ada), each plausible mistake loses
 exactly its own function's points, and right answers written differently get full marks.
 
 The catalogues live in tests/mutants/<name>.py (ASSIGNMENT, BASE, MUTANTS, VARIANTS). A catalogue
@@ -71,13 +71,22 @@ def _params(kind):
                                id=f"{catalogue.ASSIGNMENT}:{label}")
 
 
-@pytest.mark.parametrize("assignment", sorted({c.ASSIGNMENT for c in CATALOGUES}))
-def test_reference_gets_full_marks(assignment, grade, tmp_path):
-    _hand_in(assignment, tmp_path)
-    result = grade(assignment, build_submission(assignment))
-    assert not result["grader_log"], result["grader_log"]
-    assert target_points(result) == full_marks(result)
-    assert all(t["status"] == "passed" for t in result["tests"]), [t for t in result["tests"] if t["status"] != "passed"]
+def test_every_catalogue_has_a_demo_module_that_grades_the_reference():
+    """The reference itself (the source notebook's solutions and the catalogue's correct files) is not
+    graded here: it is the demo class's ada, and tests/conftest.py::check_the_whole_ta_flow asserts
+    that every hidden check passes for her, in the demo module of each assignment."""
+    import ast
+    covered = set()
+    for module in sorted(Path(__file__).parent.glob("test_demo*.py")):
+        text = module.read_text()
+        if "check_the_whole_ta_flow(" not in text:
+            continue
+        for node in ast.parse(text).body:
+            if isinstance(node, ast.Assign) and any(getattr(t, "id", "") in ("ASSIGNMENT", "DEMO_ASSIGNMENTS")
+                                                    for t in node.targets):
+                value = ast.literal_eval(node.value)
+                covered.update([value] if isinstance(value, str) else value)
+    assert {c.ASSIGNMENT for c in CATALOGUES} <= covered, {c.ASSIGNMENT for c in CATALOGUES} - covered
 
 
 @pytest.mark.parametrize("assignment,cells", list(_params("base")))

@@ -4,7 +4,7 @@ Each grading below hands in a complete, correct notebook with two files, each a 
 FILE_MUTANTS in tests/mutants/dogs_vs_cats.py (or the correct file): each mistake must cost
 exactly its own target's points, with a message that names the problem. Two mistakes share a
 grading, one per target, to keep the suite fast; the correct files are graded in
-tests/test_mutants.py (test_reference_gets_full_marks).
+the demo class (ada, in tests/conftest.py::check_the_whole_ta_flow).
 """
 
 import ast

@@ -4,7 +4,7 @@ embedded profile's stand-in base teaches the lesson of the real one.
 Each grading below hands in a complete, correct notebook with two files, each a mistake from
 FILE_MUTANTS in tests/mutants/transfer_learning_vgg16.py (or the correct file): each mistake must cost
 exactly its own target's points, with a message that names the problem. Two mistakes share a grading,
-one per target; the correct files are graded in tests/test_mutants.py (test_reference_gets_full_marks).
+one per target; the correct files are graded in the demo class (ada, in tests/conftest.py::check_the_whole_ta_flow).
 """
 
 import ast
