@@ -136,7 +136,7 @@ def _cached(kind: str, secret, makers) -> tuple[np.ndarray, np.ndarray, str]:
 
 
 def _embedded_digits(secret: bytes) -> tuple[np.ndarray, np.ndarray, str]:
-    from scipy import ndimage  # scikit-learn's dependency, like the digits themselves
+    from scipy import ndimage  # installed with scikit-image
 
     digits = mnist.embedded_digits()
     sources, source_labels = digits["x_test"].astype(np.float64), digits["y_test"]

@@ -10,7 +10,7 @@ Two *profiles*, chosen with the environment variable ``COURSE_DATA_PROFILE``:
     course never falls back to stand-in data by itself.
 ``embedded``
     Small offline data generated deterministically under ``<cache dir>/embedded/``:
-    real handwritten digits from scikit-learn, shaped like MNIST, and synthetic
+    real handwritten digits (the UCI digits scikit-learn ships, committed here), shaped like MNIST, and synthetic
     cat/dog drawings in the layout of the Dogs vs Cats subsets. Nothing is downloaded.
     Every call that returns stand-in data prints a one-line notice saying so.
 
