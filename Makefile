@@ -32,11 +32,14 @@ demo: $(STAMP)
 # beside them the solution notebooks under nbval, one after another (a notebook's cells share a
 # kernel; training a Keras model keeps about one core busy, so the notebooks fit beside the
 # tests). The notebooks' report is printed after the tests'. Both always run; either fails the target.
+# The kernels replay the trainings that make execute-solutions recorded (tools/fit_recordings.py:
+# 04's two networks, minutes of CPU); every other cell runs.
 NBVAL_LOG := build/nbval.log
 
 test: $(STAMP)
 	@mkdir -p build; status=0; \
-	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH $(PY) -m pytest solutions \
+	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH COURSE_FIT_RECORDINGS=replay \
+		IPYTHONDIR=$$($(PY) tools/fit_recordings.py ipython-dir replay) $(PY) -m pytest solutions \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 \
 		--durations=5 --junitxml=build/nbval.xml > $(NBVAL_LOG) 2>&1 & notebooks=$$!; \
 	trap 'kill $$notebooks 2>/dev/null' INT TERM; \
@@ -64,7 +67,8 @@ lock:
 	 build/lock-venv/bin/pip freeze --exclude-editable | grep -v -E '^(pip|setuptools)==') > requirements.txt
 	$(MAKE) environment
 
-# Run every solution notebook in place, so its stored outputs match the code (nbval compares them).
+# Run every solution notebook in place, so its stored outputs match the code (nbval compares them),
+# recording its long trainings for make test (datasets/fit-recordings/; commit them with the notebook).
 execute-solutions: $(STAMP)
 	$(OFFLINE) $(PY) tools/execute_notebooks.py solutions/*/*.ipynb
 
