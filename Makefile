@@ -39,7 +39,7 @@ NBVAL_LOG := build/nbval.log
 test: $(STAMP)
 	@mkdir -p build; status=0; \
 	$(OFFLINE) PATH=$(CURDIR)/$(VENV)/bin:$$PATH COURSE_FIT_RECORDINGS=replay \
-		IPYTHONDIR=$$($(PY) tools/fit_recordings.py ipython-dir replay) $(PY) -m pytest solutions \
+		IPYTHONDIR=$$($(PY) tools/fit_recordings.py ipython-dir) $(PY) -m pytest solutions \
 		--nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg --nbval-cell-timeout 900 \
 		--durations=5 --junitxml=build/nbval.xml > $(NBVAL_LOG) 2>&1 & notebooks=$$!; \
 	trap 'kill $$notebooks 2>/dev/null' INT TERM; \

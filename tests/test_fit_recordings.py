@@ -53,7 +53,7 @@ CELLS = [
 def _environment(mode: str, recordings: Path) -> dict:
     return {**os.environ, "COURSE_DATA_PROFILE": "embedded", fit_recordings.MODE_VARIABLE: mode,
             "COURSE_FIT_RECORDINGS_DIR": str(recordings), "COURSE_FIT_RECORDINGS_MIN_SECONDS": "0",
-            "TF_CPP_MIN_LOG_LEVEL": "3", "IPYTHONDIR": str(fit_recordings.ipython_dir(mode))}
+            "TF_CPP_MIN_LOG_LEVEL": "3", "IPYTHONDIR": str(fit_recordings.ipython_dir())}
 
 
 def _nbval(notebook: Path, recordings: Path) -> subprocess.CompletedProcess:

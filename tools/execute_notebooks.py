@@ -27,7 +27,7 @@ def execute(path: Path) -> None:
 
 if __name__ == "__main__":
     if os.environ.get("COURSE_DATA_PROFILE") == "embedded":
-        os.environ["IPYTHONDIR"] = str(fit_recordings.ipython_dir("record"))
+        os.environ["IPYTHONDIR"] = str(fit_recordings.ipython_dir())
         os.environ.setdefault(fit_recordings.MODE_VARIABLE, "record")
     for argument in sys.argv[1:]:
         execute(Path(argument))

@@ -16,7 +16,7 @@ speed-up is not lost silently. Only the embedded profile is ever recorded or rep
 callbacks other than History, ModelCheckpoint, EarlyStopping and the progress bar always trains.
 
 The kernel gets this module from an IPython startup file (``ipython_dir``), installed only when
-COURSE_FIT_RECORDINGS is ``record`` or ``replay``: students' kernels never see it.
+COURSE_FIT_RECORDINGS is ``record`` or ``replay`` (the Makefile sets it): students' kernels never see it.
 """
 
 from __future__ import annotations
@@ -263,10 +263,9 @@ def install_from_environment() -> None:
         sys.meta_path.insert(0, _PatchKerasWhenImported())
 
 
-def ipython_dir(mode: str) -> Path:
-    """An IPYTHONDIR (under build/) whose startup file installs the recorder in every kernel."""
-    if mode not in MODES:
-        raise ValueError(f"mode must be one of {MODES}, not {mode!r}")
+def ipython_dir() -> Path:
+    """An IPYTHONDIR (under build/) whose startup file installs the recorder in every kernel; the kernel's
+    COURSE_FIT_RECORDINGS says whether it records or replays."""
     folder = REPO / "build" / "ipython"
     startup = folder / "profile_default" / "startup"
     startup.mkdir(parents=True, exist_ok=True)
@@ -302,13 +301,13 @@ def stale_recordings(recordings: Path = RECORDINGS, solutions: Path = REPO / "so
             continue
         cells = code_cells(notebooks[0])[: meta["cell"]]
         key = recording_key(cells, meta["fit_index"], meta["data"], meta["callbacks"], current)
-        if key != folder.name or meta["versions"] != current:
+        if key != folder.name:  # the key covers the versions
             problems.append(f"{folder}: recorded for other code or versions than {notebooks[0]} now has")
     return problems
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["ipython-dir"] and len(sys.argv) == 3:
-        print(ipython_dir(sys.argv[2]))
+    if sys.argv[1:] == ["ipython-dir"]:
+        print(ipython_dir())
     else:
-        sys.exit("usage: python tools/fit_recordings.py ipython-dir record|replay")
+        sys.exit("usage: python tools/fit_recordings.py ipython-dir")
