@@ -472,6 +472,8 @@ INSPECTORS.update({f.__name__: f for f in (predict_outputs,)})
 #       function exists, as after the notebook's section 4: a change of `trainable` that is not
 #       followed by compile() is then ignored by fit, as in a student's notebook. Never cached: the
 #       student's function changes the model.
+#   compiled_keras_argument(model): the same, without the training step (for a check whose answer
+#       comes before any training, such as an error for a bad argument).
 #   layer_of_argument(index, name): the layer `name` of the (revived) argument number `index`, the
 #       very object inside that model.
 #   dataset_argument(images, labels, batch_size, seed): a tf.data dataset of (images, labels)
@@ -487,6 +489,11 @@ def fitted_keras_argument(model, images, labels) -> dict:
     """In the grader: a compiled model, to be trained one step on (images, labels) in the worker."""
     return {FITTED_KERAS_ARGUMENT: keras_file_bytes(model), "images": np.asarray(images, dtype=np.float32),
             "labels": np.asarray(labels, dtype=np.float32)}
+
+
+def compiled_keras_argument(model) -> dict:
+    """In the grader: a compiled model, loaded as saved in the worker and never trained there."""
+    return {FITTED_KERAS_ARGUMENT: keras_file_bytes(model)}
 
 
 def layer_of_argument(index: int, name: str) -> dict:
@@ -534,8 +541,8 @@ def revive_assignment05_arguments(args: list, kwargs: dict) -> tuple[list, dict]
         kind = _kind_of_05_argument(value)
         if kind == FITTED_KERAS_ARGUMENT:
             model = _load_keras_bytes(value[FITTED_KERAS_ARGUMENT], compile=True)
-            images, labels = np.asarray(value["images"]), np.asarray(value["labels"])
-            model.train_on_batch(images, labels)
+            if "images" in value:
+                model.train_on_batch(np.asarray(value["images"]), np.asarray(value["labels"]))
             return model
         if kind == LAYER_OF_ARGUMENT:
             return revived[value[LAYER_OF_ARGUMENT]].get_layer(value["name"])

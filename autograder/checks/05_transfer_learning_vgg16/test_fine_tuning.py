@@ -152,13 +152,11 @@ def test_a_training_step_updates_what_the_model_says(cases):
 
 @TARGET
 def test_an_unknown_layer_name_raises_value_error(student):
-    from autograder.sandbox.inspectors import fitted_keras_argument as fitted
-    rng = hidden_rng("05 prepare_fine_tuning unknown")
-    model = _graders_model(rng)
-    images = rng.uniform(0, 255, (IMAGES, SIZE, SIZE, 3)).astype("float32")
-    labels = (np.arange(IMAGES) % 2).astype("float32")
+    # No training step first: the error must come before anything is trained.
+    from autograder.sandbox.inspectors import compiled_keras_argument
+    model = _graders_model(hidden_rng("05 prepare_fine_tuning unknown"))
     try:
-        student.call("prepare_fine_tuning", fitted(model, images, labels), layer_of_argument(0, "vgg16"),
+        student.call("prepare_fine_tuning", compiled_keras_argument(model), layer_of_argument(0, "vgg16"),
                      first_trainable="block6_conv1", then="keras_model_summary")
     except StudentFailure as failure:
         expect("ValueError" in failure.message and "block6_conv1" in failure.message,
