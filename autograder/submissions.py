@@ -7,6 +7,7 @@ stays as released (never started).
 
 from __future__ import annotations
 
+import ast
 import copy
 from dataclasses import dataclass
 
@@ -35,6 +36,17 @@ def reference_cells(assignment_id: str) -> dict[str, str]:
         if nbgrader_metadata(cell).get("solution") and grade_id(cell):
             answers[grade_id(cell)] = strip_solution_markers(cell.source)
     return answers
+
+
+def code_only(source: str) -> str:
+    """A cell's code without its docstrings and comments, so that editing a docstring trains nothing."""
+    tree = ast.parse(source)
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and node.body \
+                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) \
+                and isinstance(node.body[0].value.value, str):
+            node.body = node.body[1:] or [ast.Pass()]
+    return ast.unparse(tree)
 
 
 def build_submission(assignment_id: str, replacements: dict[str, str] | None = None,

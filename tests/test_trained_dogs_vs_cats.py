@@ -101,3 +101,13 @@ def test_the_notebook_shows_the_limits_the_grader_uses(target, name):
     expected = {profile: (values[target], values[f"{target}_max_test_loss"])
                 for profile, values in assignment.floors.items()}
     assert ast.literal_eval(statement.value) == expected
+
+
+def test_the_catalogues_network_from_scratch_trains_for_the_notebooks_epochs():
+    """The demo's convnet_from_scratch.keras is the notebook's section 4 run: the same epochs per profile."""
+    assignment = load_assignment(catalogue.ASSIGNMENT)
+    statements = [node for cell in assignment.source().cells if cell.cell_type == "code"
+                  for node in ast.walk(ast.parse(cell.source))
+                  if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "") == "EPOCHS_FROM_SCRATCH"]
+    assert len(statements) == 1
+    assert ast.literal_eval(statements[0].value.value) == catalogue.EPOCHS

@@ -17,7 +17,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.submissions import cached_model_file, mutant_factory
+from autograder.submissions import cached_model_file, code_only, mutant_factory
 
 ASSIGNMENT = "04_small_data_convnets"
 FROM_SCRATCH_FILE = "convnet_from_scratch.keras"
@@ -370,7 +370,7 @@ def build_convnet_with_augmentation():
 # reference code, so a changed solution retrains everything.
 
 SEED = 1337
-EPOCHS = {"embedded": 20, "full": 30}  # as the notebook's section 4
+EPOCHS = {"embedded": 20, "full": 30}  # as the notebook's section 4 (test_trained_dogs_vs_cats.py checks)
 FINE_TUNE_EPOCHS = 3
 MODEL_RECIPES = {}
 
@@ -486,18 +486,6 @@ def _lambda_layer(reference, path):
     keras.Model(inputs, keras.layers.Dense(1, activation="sigmoid")(x)).save(path)
 
 
-def _code_only(source: str) -> str:
-    """A cell's code without its docstrings and comments, so that editing a docstring trains nothing."""
-    import ast
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and node.body \
-                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) \
-                and isinstance(node.body[0].value.value, str):
-            node.body = node.body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
-
-
 def _cache_key(kind: str) -> str:
     import keras
     from autograder.submissions import reference_cells
@@ -505,7 +493,7 @@ def _cache_key(kind: str) -> str:
     answers = reference_cells(ASSIGNMENT)
     parts = [inspect.getsource(MODEL_RECIPES[kind]), inspect.getsource(_datasets), keras.__version__,
              str((SEED, EPOCHS, FINE_TUNE_EPOCHS)), STANDIN_VERSION]
-    parts += [_code_only(answers[name]) for name in ("build_convnet_from_scratch", "build_convnet_with_augmentation",
+    parts += [code_only(answers[name]) for name in ("build_convnet_from_scratch", "build_convnet_with_augmentation",
                                          "train_convnet_from_scratch", "train_convnet_with_augmentation")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 

@@ -16,7 +16,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from autograder.submissions import cached_model_file, mutant_factory
+from autograder.submissions import cached_model_file, code_only, mutant_factory
 
 ASSIGNMENT = "03_mnist_convnet"
 ARTIFACT = "mnist_convnet.keras"
@@ -342,24 +342,12 @@ def _lambda_layer(reference, path):
                       keras.layers.Flatten(), keras.layers.Dense(10, activation="softmax")]).save(path)
 
 
-def _code_only(source: str) -> str:
-    """A cell's code without its docstrings and comments, so that editing a docstring trains nothing."""
-    import ast
-    tree = ast.parse(source)
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef, ast.Module)) and node.body \
-                and isinstance(node.body[0], ast.Expr) and isinstance(node.body[0].value, ast.Constant) \
-                and isinstance(node.body[0].value.value, str):
-            node.body = node.body[1:] or [ast.Pass()]
-    return ast.unparse(tree)
-
-
 def _cache_key(kind: str) -> str:
     import keras
     from autograder.submissions import reference_cells
     answers = reference_cells(ASSIGNMENT)
     parts = [inspect.getsource(MODEL_RECIPES[kind]), keras.__version__, str((SEED, EPOCHS, BATCH_SIZE))]
-    parts += [_code_only(answers[name]) for name in ("preprocess_images", "build_mnist_convnet",
+    parts += [code_only(answers[name]) for name in ("preprocess_images", "build_mnist_convnet",
                                                       "train_mnist_convnet")]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
 
