@@ -511,8 +511,8 @@ def handed_in(folder) -> None:
 
 # Handed-in files with a mistake: (target, file kind or None for no file, text the message must
 # contain). Each must lose exactly its target's points. The untrained network is handed in as the
-# model from scratch: on the embedded profile the model with augmentation has a floor below
-# chance (see assignment.toml), so only the format, shape and loss mistakes are tried on it.
+# model from scratch (one floor mistake is enough); the model with augmentation gets the format,
+# shape and loss mistakes.
 FILE_MUTANTS = {
     "missing file": ("train_convnet_with_augmentation", None, f"{WITH_AUGMENTATION_FILE} is missing from your submission"),
     "untrained model": ("train_convnet_from_scratch", "untrained", "the floor is"),
