@@ -74,3 +74,37 @@ def test_the_points_table_adds_up(assignment):
         names = re.findall(r"`(\w+)`", what)
         if names and f"check_{names[0]}" in graded:
             assert graded[f"check_{names[0]}"] == points, (what, points, graded[f"check_{names[0]}"])
+
+
+TRANSFER = "05_transfer_learning_vgg16"
+RESULT_ROW = re.compile(r"^ *(?P<method>feature extraction|feature extraction \+ augmentation|fine-tuning block 5) "
+                        r"\| (?P<accuracy>\d\.\d{3}) ", re.MULTILINE)
+
+
+def _side_by_side_05(notebook):
+    return _cell(notebook, lambda c: c.cell_type == "code" and "LECTURES = {" in c.source, "side-by-side cell")
+
+
+def test_05_the_model_answer_quotes_the_stored_run():
+    notebook = load_assignment(TRANSFER).source()
+    stored = {m["method"]: m["accuracy"] for m in RESULT_ROW.finditer(_stream_text(_side_by_side_05(notebook)))}
+    assert len(stored) == 3, _stream_text(_side_by_side_05(notebook))
+    answer = " ".join(_cell(notebook, lambda c: grade_id(c) == "written_three_results", "model answer").source.split())
+    quoted = (f"feature extraction {stored['feature extraction']}, with augmentation "
+              f"{stored['feature extraction + augmentation']}, fine-tuned {stored['fine-tuning block 5']}")
+    assert quoted in answer, f"the model answer should quote the stored run: {quoted}"
+
+
+def test_05_quotes_the_range_that_04s_measurements_give():
+    """05 compares its stand-in accuracies with 04's network from scratch on several seeds: the range
+    it quotes (in the side-by-side cell and the model answer) is the one 04's record holds."""
+    import json
+
+    from autograder.assignments import CHECKS
+    record = json.loads((CHECKS / SMALL_DATA / "standin_lessons.json").read_text())
+    accuracies = [row["from_scratch"]["test_accuracy"] for row in record["seeds"].values()]
+    span = f"{min(accuracies):.2f} to {max(accuracies):.2f}"
+    notebook = load_assignment(TRANSFER).source()
+    assert f'"{span} (04, {len(accuracies)} seeds)"' in _side_by_side_05(notebook).source
+    answer = " ".join(_cell(notebook, lambda c: grade_id(c) == "written_three_results", "model answer").source.split())
+    assert f"against {span} for 04's network from scratch" in answer

@@ -42,7 +42,7 @@ def test_the_recorded_recipe_is_the_scripts():
     record = json.loads((REPO / _entry()["path"]).with_suffix(".json").read_text())
     assert record["recipe"] == tool.RECIPE
     assert record["recipe_sha256"] == tool.recipe_sha256() == _entry()["provenance"]["recipe_sha256"]
-    assert record["recipe"]["standin_version"] == data.STANDIN_VERSION
+    assert record["recipe"]["drawing_code_version"] == drawings.DRAWING_CODE_VERSION
     assert record["recipe"]["filters"] == list(pretrained.STANDIN_FILTERS)
 
 
@@ -59,6 +59,19 @@ def test_the_source_task_is_not_the_target_task():
     assert np.array_equal(again, images[3]) and np.array_equal(again_traits, traits[3])
     # the patched odds are gone afterwards: the course's stand-ins are drawn as always
     assert drawings._traits.__module__ == "cnn_course.data.drawings"
+
+
+def test_the_source_task_keeps_the_pose_the_committed_base_was_trained_with():
+    """The course's stand-ins changed pose in version 4; the source task's drawings did not, so the
+    committed base stays the one its recipe describes. Drawings 0, 3, 17 and 999 and their traits,
+    hashed before the change."""
+    assert tool.SOURCE_POSE == drawings.Pose(head_radius=(0.3, 0.4), max_turn=25) != drawings.STANDIN_POSE
+    digest = hashlib.sha256()
+    for number in (0, 3, 17, 999):
+        image, traits = tool.source_drawing(number)
+        digest.update(image.tobytes())
+        digest.update(traits.tobytes())
+    assert digest.hexdigest() == "35d925462ddc6e0a622ced42370dab5e3c076eb428ddd99a7f5f5e2eb3b5e7ef"
 
 
 def test_the_embedded_base_has_vgg16s_layers_and_announces_itself(monkeypatch, capsys):

@@ -9,8 +9,8 @@ import numpy as np
 from cnn_course import data
 from cnn_course.data import drawings
 
-# sha256 of the drawings below, taken before standin_with_head existed (STANDIN_VERSION "2").
-DRAWINGS_BEFORE = "120bf36aba9c04aae89a182e0befc10b539934655e1a1f4cd6a48a6343bea396"
+# sha256 of the drawings below (STANDIN_VERSION "4"); standin_with_head must not change them.
+DRAWINGS_BEFORE = "b505d0007dfc013fffe6f99d4e4b5c8edfdf5abd14e7fc9f7923d381cd5d0b6e"
 
 
 def test_the_drawings_are_unchanged():
@@ -20,7 +20,7 @@ def test_the_drawings_are_unchanged():
             digest.update(np.asarray(drawings.draw_standin(label, number)).tobytes())
             digest.update(np.asarray(drawings.draw_standin(label, number, seed=77)).tobytes())
     assert digest.hexdigest() == DRAWINGS_BEFORE
-    assert data.STANDIN_VERSION == "2"
+    assert data.STANDIN_VERSION == "4"
 
 
 def test_standin_with_head_returns_the_same_image_and_a_head_inside_it():
@@ -31,7 +31,8 @@ def test_standin_with_head_returns_the_same_image_and_a_head_inside_it():
             assert np.array_equal(np.asarray(image), np.asarray(drawings.draw_standin(label, number)))
             assert (head.width, head.height) == image.size
             assert 0 < head.cx < head.width and 0 < head.cy < head.height
-            assert 0.3 * min(image.size) - 1e-9 <= head.r <= 0.4 * min(image.size) + 1e-9
+            smallest, largest = drawings.STANDIN_POSE.head_radius
+            assert smallest * min(image.size) - 1e-9 <= head.r <= largest * min(image.size) + 1e-9
             mirrored.add(head.mirrored)
     assert mirrored == {True, False}  # both kinds occur, so the mirrored centre is tested
 

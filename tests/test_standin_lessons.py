@@ -4,6 +4,10 @@
 profile: an untrained network given raw pixels is sure of an arbitrary digit; RMSprop starts worse
 on raw pixels but reaches about the same test accuracy in five epochs. If the stand-in digits, the
 network or Keras change so that either stops holding, the text must change with it.
+
+04, sections 4 and 7 and the written question: trained from scratch, the validation loss is lowest
+well before the last epoch and then rises; with augmentation and dropout that point comes later,
+lower, and the test accuracy ends higher. Checked on the measurements of three seeds.
 """
 
 import numpy as np
@@ -52,3 +56,74 @@ def test_03_rmsprop_starts_worse_on_raw_pixels_and_ends_about_as_well(mnist):
         # the text: first epoch's mean loss 4 to 7 raw, 1.8 to 1.9 prepared; test accuracy 0.72-0.93 / 0.83-0.89
         assert raw_first > 2 * prepared_first, (seed, runs)
         assert prepared_accuracy > 0.8 and abs(raw_accuracy - prepared_accuracy) < 0.15, (seed, runs)
+
+
+# 04: overfitting from scratch, and what augmentation and dropout change ---------------------------
+# The rows come from tools/measure_standin_lessons.py: seeds 1 and 2 trained by the tool, seed 1337
+# from the notebook's own run (its fit recordings). The trainings take about 15 CPU-minutes per
+# seed, so the test reads the record and checks that it is current, instead of training again.
+
+def _lessons_tool():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "tools" / "measure_standin_lessons.py"
+    spec = importlib.util.spec_from_file_location("measure_standin_lessons", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.fixture(scope="module")
+def lessons_04():
+    import json
+    tool = _lessons_tool()
+    return tool, json.loads(tool.RECORD.read_text())
+
+
+def test_04_the_measurements_are_current_and_cover_the_notebooks_run(lessons_04):
+    import ast
+
+    from autograder.assignments import load_assignment
+    tool, record = lessons_04
+    assert record["key"] == tool.record_key(), (
+        "04's reference, the stand-ins, Keras or the epochs changed: run tools/measure_standin_lessons.py "
+        "--seeds 1 2 --notebook (after tools/execute_notebooks.py on 04)")
+    assert {str(seed) for seed in SEEDS} <= set(record["seeds"])
+    notebook = record["seeds"][str(tool.SEED)]
+    recordings = tool.REPO / "datasets" / "fit-recordings" / tool.ASSIGNMENT
+    for kind in tool.TRAINERS:
+        assert (recordings / notebook[kind]["recording"] / "meta.json").is_file(), "the notebook's run was re-recorded"
+    # the tool trains for the notebook's epochs on the embedded profile
+    assignments = {node.targets[0].id: node.value
+                   for cell in load_assignment(tool.ASSIGNMENT).source().cells if cell.cell_type == "code"
+                   for node in ast.walk(ast.parse(cell.source))
+                   if isinstance(node, ast.Assign) and getattr(node.targets[0], "id", "").startswith("EPOCHS_")}
+    assert ast.literal_eval(assignments["EPOCHS_FROM_SCRATCH"]) == tool.EPOCHS["from_scratch"]
+    assert ast.literal_eval(assignments["EPOCHS_WITH_AUGMENTATION"].value)["embedded"] == tool.EPOCHS["with_augmentation"]
+
+
+def test_04_the_assignment_toml_quotes_the_measurements(lessons_04):
+    from autograder.assignments import CHECKS
+    tool, record = lessons_04
+    text = (CHECKS / tool.ASSIGNMENT / "assignment.toml").read_text()
+    for seed, row in record["seeds"].items():
+        for kind in tool.TRAINERS:
+            quoted = (f"seed {seed}, {kind.replace('_', ' ')}: best epoch {row[kind]['best_epoch']}, "
+                      f"test accuracy {row[kind]['test_accuracy']:.3f}")
+            assert quoted in " ".join(text.replace("#", " ").split()), quoted
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_04_from_scratch_the_validation_loss_is_lowest_well_before_the_last_epoch_then_rises(lessons_04, seed):
+    row = lessons_04[1]["seeds"][str(seed)]["from_scratch"]
+    assert row["best_epoch"] <= 0.6 * row["epochs"], row
+    assert row["highest_val_loss_after_best"] >= row["lowest_val_loss"] + 0.5, row
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_04_with_augmentation_overfitting_comes_later_and_the_test_accuracy_ends_higher(lessons_04, seed):
+    rows = lessons_04[1]["seeds"][str(seed)]
+    scratch, augmented = rows["from_scratch"], rows["with_augmentation"]
+    assert augmented["best_epoch"] >= scratch["best_epoch"] + 10, rows
+    assert augmented["lowest_val_loss"] < scratch["lowest_val_loss"], rows
+    assert augmented["test_accuracy"] > scratch["test_accuracy"], rows

@@ -19,7 +19,7 @@ def execute(path: Path) -> None:
     notebook = nbformat.read(path, as_version=4)
     if os.environ.get(fit_recordings.MODE_VARIABLE) == "record":
         fit_recordings.forget(path.parent.name)  # this run records the notebook's trainings afresh
-    NotebookClient(notebook, timeout=1200, kernel_name="python3", record_timing=False,
+    NotebookClient(notebook, timeout=2400, kernel_name="python3", record_timing=False,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     nbformat.write(notebook, path)
     print(f"executed {path}")

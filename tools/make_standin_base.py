@@ -6,11 +6,12 @@ The source task (not the target task of assignment 05):
     stand-in drawings from cnn_course.data.drawings, with a seed family of their own
     (SOURCE_SEED, not the course's stand-in seed, and not the grader's secret-derived seeds), in
     which each of the six facial traits (ears, head shape, muzzle, eyes, nose, whiskers) is a fair
-    coin, drawn independently, instead of taking its cat form with odds 0.95 in cats and its dog
-    form with odds 0.95 in dogs. The label is the six traits (multi-label, sigmoid outputs); the
-    drawings have no cat/dog label at all. Like ImageNet, whose 1,000 classes include many cat and
-    dog breeds, the source task teaches the parts the target needs from many more images
-    (RECIPE["train_images"] against 200) without ever showing the target's images or labels.
+    coin, drawn independently, instead of taking its cat form with the odds of drawings.TRAIT_ODDS in
+    cats and its dog form with the same odds in dogs; heads and turns as SOURCE_POSE (version 2's
+    stand-ins'). The label is the six traits (multi-label, sigmoid outputs); the drawings have no
+    cat/dog label at all. Like ImageNet, whose 1,000 classes include many cat and dog breeds, the
+    source task teaches the parts the target needs from many more images (RECIPE["train_images"]
+    against 400) without ever showing the target's images or labels.
 
 The network: input -> keras.applications.vgg16.preprocess_input -> the VGG16-shaped base
 (pretrained.build_vgg_shaped_base, STANDIN_FILTERS) -> Flatten -> Dense(64, relu) -> Dense(6, sigmoid),
@@ -42,10 +43,12 @@ from PIL import Image
 REPOSITORY = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPOSITORY))
 
-from cnn_course import data, pretrained  # noqa: E402
+from cnn_course import pretrained  # noqa: E402
 from cnn_course.data import drawings  # noqa: E402
 
 SOURCE_SEED = 50_2026  # the source task's drawings; the course's stand-ins use drawings._STANDIN_SEED
+# The source task's pose: version 2's stand-ins', with which the committed base was trained.
+SOURCE_POSE = drawings.Pose(head_radius=(0.3, 0.4), max_turn=25)
 TRAITS = tuple(drawings.TRAIT_ODDS)  # ("pointed_ears", "wide_head", "no_muzzle", "slit_eyes", "pink_nose", "whiskers")
 OUTPUT = REPOSITORY / "datasets" / "standin" / "vgg16_standin_base.keras"
 RECORD = OUTPUT.with_suffix(".json")
@@ -53,7 +56,7 @@ RECORD = OUTPUT.with_suffix(".json")
 RECIPE = {
     "format": 1,
     "source_task": "six facial traits (multi-label) of stand-in drawings, each trait a fair coin",
-    "standin_version": data.STANDIN_VERSION,
+    "drawing_code_version": drawings.DRAWING_CODE_VERSION,
     "source_seed": SOURCE_SEED,
     "train_images": 4000,  # drawings 0 .. 3999 of the source seed
     "validation_images": 400,  # drawings 4000 .. 4399
@@ -88,7 +91,7 @@ def source_drawing(number: int) -> tuple[np.ndarray, np.ndarray]:
     bilinearly, as image_dataset_from_directory reads a stand-in) and its six traits (1 = cat form)."""
     recorded: dict = {}
     with mock.patch.object(drawings, "_traits", _fair_traits(recorded)):  # the module that calls it
-        drawing = drawings.draw_standin(0, number, seed=SOURCE_SEED)
+        drawing = drawings.draw_standin(0, number, seed=SOURCE_SEED, pose=SOURCE_POSE)
     buffer = io.BytesIO()
     drawing.save(buffer, "JPEG", quality=85)
     with Image.open(io.BytesIO(buffer.getvalue())) as decoded:

@@ -17,7 +17,7 @@ from .atomic_files import exclusive, write_atomically
 from .drawings import draw_standin
 from .settings import embedded_dir
 
-STANDIN_VERSION = "2"  # change with any change to the drawings: cached stand-ins are then redrawn
+STANDIN_VERSION = "4"  # change with any change to the drawings: cached stand-ins are then redrawn
 PETIMAGES_CLASSES = ("Cat", "Dog")  # PetImages' class folders; the index is the label drawn (0 = cat)
 _STANDIN_STAMP = "STANDIN_VERSION"
 _DEFECT_EVERY = 37  # about 3% of stand-in files are broken, like ~6.5% in the real archive
