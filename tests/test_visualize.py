@@ -52,11 +52,12 @@ def test_a_missing_file_of_the_full_profile_is_data_unavailable_with_what_to_do(
 
 # --------------------------------------------------------------------------- the pointing game's lesson
 #
-# Measured on the embedded profile (stand-in drawings, 40 test images per class, the reference
+# Measured on the embedded profile (stand-ins version 4, 40 test images per class, the reference
 # make_gradcam_heatmap): the stand-in classifier (05's pretrained stand-in base + a Dense head, seed
-# 1337) points at the head for 0.95 of the images (cats 0.95, dogs 0.95); the same network with
-# random weights (keras.models.clone_model) for 0.12 to 0.51 depending on the draw (seeds 0-4: 0.12,
-# 0.49, 0.51, 0.41, 0.49; the notebook's seed 1337: 0.47); the head regions cover 0.32 of the image.
+# 1337) is right on 0.85 of the images and points at the head for 0.89 (cats 0.88, dogs 0.90); the same
+# network with random weights (keras.models.clone_model) for 0.10 to 0.56 depending on the draw (seeds
+# 0-4: 0.10, 0.51, 0.56, 0.36, 0.45; the notebook's seed 1337: 0.44); the head regions cover 0.27 of
+# the image. (Version 2, with larger heads and odds of 0.95: 0.99 right, 0.95 pointing, 0.32 covered.)
 # Assignment 04's from-scratch network does NOT show the lesson (0.36 to 0.48 against 0.30 to 0.66 for
 # random copies): its "dog" evidence is the absence of cat features, so its dog heatmaps point anywhere.
 
@@ -115,7 +116,7 @@ def test_the_trained_network_points_at_the_head_and_a_random_one_does_not(monkey
         return visualize.pointing_game(heatmaps, masks)[0]
 
     accuracy = float(np.mean((trained.predict(standins.images, verbose=0)[:, 0] > 0.5) == standins.labels))
-    assert accuracy >= 0.9
+    assert accuracy >= 0.8, accuracy
     trained_score = score(trained)
     random_scores = []
     for seed in (0, 1, 2):
