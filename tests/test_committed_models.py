@@ -1,7 +1,7 @@
 """The trained files committed under datasets/demo-models/ are current.
 
 A few handed-in files of the demo class and the catalogues take seconds to minutes to train (04's network from
-scratch: 20 epochs; 05's fine-tuned networks). They are committed under the name the cache would give them
+scratch: 30 epochs; 05's fine-tuned networks). They are committed under the name the cache would give them
 (``autograder.submissions.cached_model_file``: <assignment>/<profile>/<kind>-<key>.keras), so that a
 fresh clone finds them instead of training them. The key hashes the recipe and the reference code:
 a committed file whose key no recipe gives any more would be dead weight, and its replacement would be
