@@ -468,7 +468,7 @@ def test_embedded_standin_subsets_load_with_keras(monkeypatch, capsys):
     root = data.make_cats_vs_dogs_small()
     assert "synthetic stand-in images, not real photos" in capsys.readouterr().out
 
-    expected = {"train": 200, "validation": 100, "test": 200}
+    expected = {"train": 400, "validation": 200, "test": 1000}  # both classes
     for split, count in expected.items():
         dataset = keras.utils.image_dataset_from_directory(root / split, image_size=(180, 180), batch_size=32)
         assert dataset.class_names == ["cats", "dogs"]
