@@ -103,3 +103,25 @@ def test_a_float_equals_an_int_only_if_it_is_exactly_that_int():
     assert compare_exact("n", count, count).endswith("(exact match)")
     assert compare_exact("n", float(2**52), 2**52).endswith("(exact match)")
     assert "expected 368463491086742415, got 3.684634910867424e+17" in _failure(compare_exact, "n", float(count), count)
+
+
+def _sanitized(text: str) -> str:
+    """Apply tests/nbval_sanitize.cfg the way nbval does (each section's regex, in file order)."""
+    import configparser
+    import re
+    from pathlib import Path
+    config = configparser.ConfigParser(interpolation=None)
+    config.read(Path(__file__).with_name("nbval_sanitize.cfg"))
+    for section in config.sections():
+        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+    return text
+
+
+def test_nbval_ignores_the_rounding_noise_of_a_passing_array_check_but_not_the_verdict():
+    expected = np.full((2, 2), 4.86)
+    runs = [compare_arrays("c2", expected + noise, expected, rtol=1e-5, atol=1e-5) for noise in (0.0, 8.2e-7, 1.3e-7)]
+    assert len({_sanitized(run) for run in runs}) == 1, runs
+    assert "(|got - expected| <= 1e-05 + 1e-05*|expected|)" in _sanitized(runs[0])
+    other_tolerance = compare_arrays("c2", expected, expected, rtol=1e-4, atol=1e-5)
+    assert _sanitized(other_tolerance) != _sanitized(runs[0])
+    assert _sanitized("PASS " + runs[0]) != _sanitized("FAIL " + runs[0])
