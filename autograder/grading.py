@@ -108,6 +108,12 @@ class _Collector:
         self.seconds: dict[str, float] = {}  # check -> wall time of its setup, call and teardown
         self.proxy: harness.StudentProxy | None = None
 
+    def pytest_configure(self, config):
+        # pytest's own report of a failed check ("long" style) parses the source file of every frame,
+        # Keras's included: about 1 s per failed check, for a report nobody reads (an internal error
+        # keeps its traceback in _result). The native style is Python's traceback module.
+        config.option.tbstyle = "native"
+
     @pytest.fixture(scope="session")
     def student(self):
         proxy = harness.StudentProxy(self.session, self.submission.assignment.forbidden_reason)
