@@ -29,3 +29,16 @@ def test_check_modules_are_imported_afresh_for_every_grading(grade):
     leftovers = [name for name, module in sys.modules.items()
                  if str(getattr(module, "__file__", "") or "").startswith(str(CHECKS))]
     assert leftovers == []
+
+
+def test_hidden_checks_state_what_they_compared_without_bare_asserts():
+    """The grader runs the checks with --assert=plain (no rewriting): a bare assert would fail with
+    an AssertionError that says nothing, graded as an internal error. expect_* and CheckFailed say
+    what was compared."""
+    import ast
+
+    from autograder.assignments import CHECKS
+    asserts = [f"{path.relative_to(CHECKS)}:{node.lineno}" for path in sorted(CHECKS.rglob("*.py"))
+               for node in ast.walk(ast.parse(path.read_text())) if isinstance(node, ast.Assert)]
+    assert asserts == []
+    assert len(list(CHECKS.rglob("test_*.py"))) >= 12
