@@ -17,9 +17,22 @@ def _release_path(assignment_id):
     return RELEASE / assignment_id / f"{load_assignment(assignment_id).notebook_name}.ipynb"
 
 
+@pytest.fixture(scope="module")
+def fresh_release(tmp_path_factory):
+    """Every assignment released afresh, in one nbgrader run."""
+    root = tmp_path_factory.mktemp("release")
+    generate_release("*", release_root=root)
+    return root
+
+
+def test_the_release_has_one_folder_per_assignment(fresh_release):
+    assert sorted(p.name for p in fresh_release.iterdir()) == sorted(ASSIGNMENTS)
+    assert sorted(p.name for p in RELEASE.iterdir() if p.is_dir()) == sorted(ASSIGNMENTS)
+
+
 @pytest.mark.parametrize("assignment_id", ASSIGNMENTS)
-def test_release_is_current(assignment_id, tmp_path):
-    fresh = generate_release(assignment_id, release_root=tmp_path)
+def test_release_is_current(assignment_id, fresh_release):
+    fresh = fresh_release / assignment_id
     committed = RELEASE / assignment_id
     fresh_files = sorted(p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file())
     committed_files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
