@@ -1198,17 +1198,21 @@ def busy(cpu_seconds):
 
 @strict_only
 def test_a_sandbox_that_spins_cannot_make_its_neighbour_time_out():
-    """One submission forks 16 processes that spin (each calls setsid(), so the kernel's autogroup
+    """One submission forks 48 processes that spin (each calls setsid(), so the kernel's autogroup
     scheduling gives each the CPU share of a whole session); beside it, a submission whose call needs
-    0.5 s of CPU and has a 3 s wall-clock limit. Each sandbox has a CPU weight of its own (its cgroup),
-    so the spinners share one sandbox's part of the machine and the neighbour's call still finishes in
-    time (before the fix it got about 2/17 of the two cores and timed out)."""
-    with _session(BUSY, wall_seconds_per_call=3) as neighbour:
+    0.5 s of CPU and has an 8 s wall-clock limit. Each sandbox has a CPU weight of its own (its cgroup),
+    so the spinners share one sandbox's part of the machine and the neighbour's call finishes in about a
+    second (0.8 s measured). Without the weights it gets about 2/49 of the two cores: 11.4 s measured with
+    the same spinners outside any sandbox, a timeout. (16 spinners against a 3 s limit left too thin a
+    margin: under make test's own load the call once timed out.)"""
+    with _session(BUSY, wall_seconds_per_call=8) as neighbour:
         assert neighbour.call("busy", 0.05).value == "done"  # started, and warm
         with _session(SPINNERS, processes=64) as spinner:
-            assert spinner.call("spin", 16, 8.0).value == 16
+            assert spinner.call("spin", 48, 14.0).value == 48
+            started = time.monotonic()
             outcome = neighbour.call("busy", 0.5)
-    assert outcome.status == "ok", outcome
+            seconds = time.monotonic() - started
+    assert outcome.status == "ok", (outcome, f"{seconds:.1f} s")
 
 
 MEMORY = '''
