@@ -100,12 +100,17 @@ def nbgrader_command(course_root: Path, *args: str, env: dict[str, str] | None =
 
 
 def generate_release(assignment_id: str, release_root: Path = RELEASE) -> Path:
-    """Release one assignment (``"*"``: every folder of solutions/, in one nbgrader run, which costs
-    about what one assignment does: the run's start-up is most of it)."""
     with tempfile.TemporaryDirectory(prefix="release-course-") as course:
         write_course_config(Path(course), release_root)
         nbgrader_command(Path(course), "generate_assignment", assignment_id, "--force")
     return release_root / assignment_id
+
+
+def generate_all_releases(release_root: Path = RELEASE) -> Path:
+    """Every folder of solutions/, in one nbgrader run: about what one assignment costs (the run's
+    start-up is most of it)."""
+    generate_release("*", release_root)
+    return release_root
 
 
 def main(argv=None) -> int:
@@ -116,11 +121,13 @@ def main(argv=None) -> int:
     if "YOUR-COURSE" in repository_url():
         print(f"note: pyproject.toml's [project.urls] Repository is still the placeholder {repository_url()}; "
               "set it to the course's published copy before handing out the release (README, 'For students').")
-    if not args.assignments:
-        generate_release("*")
+    if args.assignments:
+        for assignment_id in args.assignments:
+            generate_release(assignment_id)
+    else:
+        generate_all_releases()
     for assignment_id in args.assignments or known_assignments():
-        path = generate_release(assignment_id) if args.assignments else RELEASE / assignment_id
-        print(f"released {assignment_id} -> {path.relative_to(REPO_ROOT)}")
+        print(f"released {assignment_id} -> {(RELEASE / assignment_id).relative_to(REPO_ROOT)}")
     return 0
 
 

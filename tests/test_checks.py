@@ -106,14 +106,13 @@ def test_a_float_equals_an_int_only_if_it_is_exactly_that_int():
 
 
 def _sanitized(text: str) -> str:
-    """Apply tests/nbval_sanitize.cfg the way nbval does (each section's regex, in file order)."""
-    import configparser
+    """tests/nbval_sanitize.cfg applied with nbval's own parser, in file order, as nbval applies it."""
     import re
     from pathlib import Path
-    config = configparser.ConfigParser(interpolation=None)
-    config.read(Path(__file__).with_name("nbval_sanitize.cfg"))
-    for section in config.sections():
-        text = re.sub(config[section]["regex"], config[section]["replace"], text)
+
+    from nbval.plugin import get_sanitize_patterns
+    for regex, replace in get_sanitize_patterns(Path(__file__).with_name("nbval_sanitize.cfg").read_text()):
+        text = re.sub(regex, replace, text)
     return text
 
 

@@ -8,7 +8,7 @@ import pytest
 
 from autograder.assignments import RELEASE, SOLUTIONS, known_assignments, load_assignment
 from autograder.notebooks import grade_id, is_grader_setup, is_solution_code, nbgrader_metadata
-from autograder.release import generate_release
+from autograder.release import generate_all_releases
 
 ASSIGNMENTS = known_assignments()
 
@@ -20,9 +20,7 @@ def _release_path(assignment_id):
 @pytest.fixture(scope="module")
 def fresh_release(tmp_path_factory):
     """Every assignment released afresh, in one nbgrader run."""
-    root = tmp_path_factory.mktemp("release")
-    generate_release("*", release_root=root)
-    return root
+    return generate_all_releases(release_root=tmp_path_factory.mktemp("release"))
 
 
 def test_the_release_has_one_folder_per_assignment(fresh_release):
